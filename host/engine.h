@@ -1,0 +1,366 @@
+// Engine<Sys, Real>: the Solver for one backend system and precision. Included by exactly
+// one translation unit per backend (engine_cpu.cpp, engine_cuda.cu), which instantiates
+// it; everything per-site lives in kernels/, everything that loops in launch.h.
+#pragma once
+
+#include <synfield/solver.h>
+
+#include <thrust/copy.h>
+#include <thrust/fill.h>
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <utility>
+#include <vector>
+
+#include "../kernels/integrate.h"
+#include "integrator_weights.h"
+#include "launch.h"
+
+namespace synfield {
+
+template <class Sys, class Real>
+class Engine final : public Solver {
+  template <class T>
+  using vec = typename Sys::template vector<T>;
+
+ public:
+  explicit Engine(const Problem& p)
+      : p_(p),
+        N_(p.lattice.sites()),
+        B_(p.lattice.replicas),
+        F_(static_cast<int>(p.lattice.fields.size())),
+        rows_(static_cast<long>(F_) * B_),
+        total_(rows_ * N_),
+        mu_(p.lattice.mu()),
+        mu_v_(p.lattice.units == Units::continuum ? p.lattice.mu() : 1.0),
+        w_(total_, Real(0)),
+        pi_(total_, Real(0)),
+        t_(p.dynamics.t0) {
+    scratch_.reserve(kScratch);  // raw pointers into scratch arrays stay valid as it grows
+    if (static_cast<int>(p.terms.size()) > kernels::kMaxTerms)
+      throw std::invalid_argument("too many potential terms after expansion (" + std::to_string(p.terms.size()) +
+                                  " > " + std::to_string(kernels::kMaxTerms) + ")");
+    free_ = F_ <= kernels::kMaxFields &&
+            std::all_of(p.terms.begin(), p.terms.end(), [](const Term& t) {
+              return !t.per_site() && (t.kind == "mass" || t.kind == "gradient" || t.kind == "source");
+            });
+    for (const Term& t : p.terms) {
+      coef_fields_.emplace_back();
+      if (t.per_site()) {
+        std::vector<Real> c(t.coefficient_field.begin(), t.coefficient_field.end());
+        coef_fields_.back().resize(c.size());
+        thrust::copy(c.begin(), c.end(), coef_fields_.back().begin());
+      }
+    }
+  }
+
+  Backend backend() const override { return Sys::backend; }
+  Precision precision() const override {
+    return sizeof(Real) == sizeof(float) ? Precision::float32 : Precision::float64;
+  }
+  std::int64_t step() const override { return step_; }
+  double time() const override { return t_; }
+
+  // Forces the generic evaluator even where the free-field fast path applies (tests).
+  void use_generic_potential() { free_ = false; }
+
+  void advance(std::int64_t steps) override {
+    if (steps <= 0) return;
+    const Dynamics& d = p_.dynamics;
+    if (d.equation == Equation::damped) {
+      if (d.integrator == Integrator::rk4)
+        for (std::int64_t k = 0; k < steps; ++k) damped_rk4_step();
+      else
+        splitting_steps(steps, splitting_weights(d.integrator == Integrator::yoshida4));
+    } else {
+      for (std::int64_t k = 0; k < steps; ++k) {
+        if (d.integrator == Integrator::rk4)
+          flow_rk4_step();
+        else
+          flow_euler_step();
+      }
+    }
+  }
+
+  Observables observe() override {
+    Observables o;
+    o.step = step_;
+    o.time = t_;
+    o.dissipated = D_;
+    o.potential = potential();
+    if (p_.dynamics.equation == Equation::damped)
+      o.kinetic = 0.5 * mu_ * reduce_elements<Sys>(total_, kernels::SquareAt<Real>{raw(pi_)});
+    const long block = static_cast<long>(B_) * N_;
+    for (int f = 0; f < F_; ++f) {
+      const Real* wf = raw(w_) + f * block;
+      o.mean.push_back(reduce_elements<Sys>(block, kernels::ValueAt<Real>{wf}) / block);
+      o.rms.push_back(std::sqrt(reduce_elements<Sys>(block, kernels::SquareAt<Real>{wf}) / block));
+    }
+    return o;
+  }
+
+  void get_state(std::vector<double>& w, std::vector<double>& v) override { download_state(w, v); }
+  void get_state(std::vector<float>& w, std::vector<float>& v) override { download_state(w, v); }
+
+  void set_state(const std::vector<double>& w, const std::vector<double>& pi) override {
+    if (static_cast<long>(w.size()) != total_ || static_cast<long>(pi.size()) != total_)
+      throw std::invalid_argument("set_state: expected " + std::to_string(total_) + " values per array");
+    upload(w, w_);
+    upload(pi, pi_);
+    D_ = 0.0;
+  }
+
+  std::vector<double> force() override {
+    flow_velocity(Real(1), Real(0), tmp(0));
+    std::vector<double> out;
+    download(tmp(0), out);
+    return out;
+  }
+
+  double potential() override {
+    double v = 0.0;
+    dispatch([&](auto geo, auto pot) {
+      constexpr int D = decltype(geo)::dim;
+      v = reduce_sites<Sys, D>(geo, B_, kernels::EnergyDensity<D, decltype(pot), Real>{pot, raw(w_), N_});
+    });
+    return v;
+  }
+
+ private:
+  static Real* raw(vec<Real>& v) { return thrust::raw_pointer_cast(v.data()); }
+  static const Real* raw(const vec<Real>& v) { return thrust::raw_pointer_cast(v.data()); }
+
+  // Scratch array k (allocated on first use).
+  static constexpr std::size_t kScratch = 6;
+  vec<Real>& tmp(std::size_t k) {
+    if (k >= kScratch) throw std::logic_error("Engine: scratch index out of range");
+    while (scratch_.size() <= k) scratch_.emplace_back(total_, Real(0));
+    return scratch_[k];
+  }
+
+  kernels::StateShape shape() const { return {N_, B_}; }
+
+  template <class T>
+  void download_state(std::vector<T>& w, std::vector<T>& v) {
+    download(w_, w);
+    if (p_.dynamics.equation == Equation::damped) {
+      download(pi_, v);
+    } else {
+      flow_velocity(Real(p_.dynamics.eta), Real(0), tmp(0));
+      download(tmp(0), v);
+    }
+  }
+
+  template <class T>
+  static void download(const vec<Real>& src, std::vector<T>& dst) {
+    std::vector<Real> h(src.size());
+    thrust::copy(src.begin(), src.end(), h.begin());
+    dst.assign(h.begin(), h.end());
+  }
+  static void upload(const std::vector<double>& src, vec<Real>& dst) {
+    std::vector<Real> h(src.begin(), src.end());
+    thrust::copy(h.begin(), h.end(), dst.begin());
+  }
+
+  template <int D>
+  kernels::Geometry<D> geometry() const {
+    kernels::Geometry<D> g{};
+    long stride = 1;
+    for (int mu = D - 1; mu >= 0; --mu) {
+      g.n[mu] = p_.lattice.shape[mu];
+      g.stride[mu] = stride;
+      stride *= g.n[mu];
+      g.bc[mu] = p_.lattice.boundary[mu] == Boundary::periodic ? kernels::kPeriodic
+                 : p_.lattice.boundary[mu] == Boundary::open   ? kernels::kOpen
+                                                               : kernels::kDirichlet;
+    }
+    g.sites = stride;
+    return g;
+  }
+
+  template <int D>
+  kernels::GenericPotential<D, Real> generic_potential() const {
+    kernels::GenericPotential<D, Real> pot{};
+    pot.geo = geometry<D>();
+    pot.inv_a = Real(1.0 / p_.lattice.spacing);
+    pot.inv_mu = Real(1.0 / mu_);
+    pot.field_stride = static_cast<long>(B_) * N_;
+    pot.nterms = static_cast<int>(p_.terms.size());
+    for (int i = 0; i < pot.nterms; ++i) {
+      const Term& t = p_.terms[i];
+      kernels::TermDesc<Real>& d = pot.term[i];
+      d.coef = Real(t.per_site() ? mu_v_ : mu_v_ * t.coefficient);
+      d.coef_field = t.per_site() ? raw(coef_fields_[i]) : nullptr;
+      d.nfac = static_cast<int>(t.factors.size());
+      for (int k = 0; k < d.nfac; ++k) {
+        const Factor& f = t.factors[k];
+        d.fac[k] = {f.field, static_cast<int>(f.op), f.axis, f.power};
+      }
+    }
+    return pot;
+  }
+
+  template <int D>
+  kernels::FreePotential<D, Real> free_potential() const {
+    kernels::FreePotential<D, Real> pot{};
+    pot.geo = geometry<D>();
+    pot.inv_a = Real(1.0 / p_.lattice.spacing);
+    pot.mu_v = Real(mu_v_);
+    pot.inv_mu = Real(1.0 / mu_);
+    pot.field_stride = static_cast<long>(B_) * N_;
+    pot.nfields = F_;
+    std::vector<double> m2(F_, 0.0), K(F_, 0.0), J(F_, 0.0);
+    for (const Term& t : p_.terms) {
+      const int f = t.factors[0].field;
+      if (t.kind == "mass") m2[f] += 2.0 * t.coefficient;
+      if (t.kind == "source") J[f] += t.coefficient;
+      // a gradient shorthand is one (K/2)(d_μ w)² term per axis; count its K once
+      if (t.kind == "gradient" && t.factors[0].axis == 0) K[f] += 2.0 * t.coefficient;
+    }
+    for (int f = 0; f < F_; ++f) pot.c[f] = {Real(m2[f]), Real(K[f]), Real(J[f])};
+    return pot;
+  }
+
+  // Calls fn(geometry, potential) with the lattice's dimension and evaluator.
+  template <class Fn>
+  void dispatch(Fn&& fn) {
+    switch (p_.lattice.dim) {
+      case 1: return dispatch_dim<1>(fn);
+      case 2: return dispatch_dim<2>(fn);
+      default: return dispatch_dim<3>(fn);
+    }
+  }
+  template <int D, class Fn>
+  void dispatch_dim(Fn& fn) {
+    if (free_)
+      fn(geometry<D>(), free_potential<D>());
+    else
+      fn(geometry<D>(), generic_potential<D>());
+  }
+
+  // --- damped equation: symmetric splitting with exact kicks ---------------------------
+
+  void kick(double h) {
+    const KickWeights k = kick_weights(p_.dynamics.damping.gamma_at(t_), h);
+    dispatch([&](auto geo, auto pot) {
+      constexpr int D = decltype(geo)::dim;
+      const kernels::Kick<D, decltype(pot), Real> op{
+          pot, shape(), raw(w_), raw(pi_), nullptr, Real(k.e), Real(k.phi), k.alpha, k.beta, k.delta};
+      D_ += mu_ * reduce_sites<Sys, D>(geo, rows_, op);
+    });
+  }
+
+  void drift(double h) {
+    for_each_element<Sys>(total_, kernels::Drift<Real>{raw(w_), raw(pi_), Real(h)});
+    t_ += h;
+  }
+
+  // `steps` steps of the composition K(c₀/2) D(c₀) K((c₀+c₁)/2) … D(c_last) K(c_last/2),
+  // with the closing half-kick of each step merged into the opening one of the next.
+  void splitting_steps(std::int64_t steps, const std::vector<double>& c) {
+    const double h = p_.dynamics.dt;
+    const std::size_t s = c.size();
+    double pending = 0.5 * c[0];
+    for (std::int64_t n = 0; n < steps; ++n) {
+      for (std::size_t j = 0; j < s; ++j) {
+        kick(pending * h);
+        drift(c[j] * h);
+        pending = 0.5 * (c[j] + c[(j + 1) % s]);
+      }
+      ++step_;
+      t_ = p_.dynamics.t0 + static_cast<double>(step_) * h;
+    }
+    kick(0.5 * c[s - 1] * h);
+  }
+
+  void damped_rk4_step() {
+    static constexpr double a[4] = {0.5, 0.5, 1.0, 0.0};
+    static constexpr double b[4] = {1.0 / 6, 1.0 / 3, 1.0 / 3, 1.0 / 6};
+    static constexpr double c[4] = {0.0, 0.5, 0.5, 1.0};
+    const double h = p_.dynamics.dt;
+    Real* ws = raw(w_);
+    Real* ps = raw(pi_);
+    for (int i = 0; i < 4; ++i) {
+      const double gamma = p_.dynamics.damping.gamma_at(t_ + c[i] * h);
+      Real* wn = raw(tmp(2 + 2 * (i % 2)));
+      Real* pn = raw(tmp(3 + 2 * (i % 2)));
+      dispatch([&](auto geo, auto pot) {
+        constexpr int D = decltype(geo)::dim;
+        const kernels::DampedRK4Stage<D, decltype(pot), Real> op{
+            pot, shape(), ws, ps, nullptr, raw(w_), raw(pi_), raw(tmp(0)), raw(tmp(1)), wn, pn,
+            Real(gamma), Real(b[i] * h), Real(a[i] * h), i == 0};
+        D_ += b[i] * h * gamma * mu_ * reduce_sites<Sys, D>(geo, rows_, op);
+      });
+      ws = wn;
+      ps = pn;
+    }
+    w_.swap(tmp(0));
+    pi_.swap(tmp(1));
+    ++step_;
+    t_ = p_.dynamics.t0 + static_cast<double>(step_) * h;
+  }
+
+  // --- gradient flow -------------------------------------------------------------------
+
+  // out = η F(w) (h = 0) or w + h η F(w); returns Σ F².
+  double flow_velocity(Real eta, Real h, vec<Real>& out) {
+    double f2 = 0.0;
+    dispatch([&](auto geo, auto pot) {
+      constexpr int D = decltype(geo)::dim;
+      const kernels::FlowVelocity<D, decltype(pot), Real> op{pot, shape(), raw(w_), nullptr, eta, raw(out), h};
+      f2 = reduce_sites<Sys, D>(geo, rows_, op);
+    });
+    return f2;
+  }
+
+  void flow_euler_step() {
+    const double h = p_.dynamics.dt, eta = p_.dynamics.eta;
+    D_ += h * eta * mu_ * flow_velocity(Real(eta), Real(h), tmp(0));
+    w_.swap(tmp(0));
+    ++step_;
+    t_ = p_.dynamics.t0 + static_cast<double>(step_) * h;
+  }
+
+  void flow_rk4_step() {
+    static constexpr double a[4] = {0.5, 0.5, 1.0, 0.0};
+    static constexpr double b[4] = {1.0 / 6, 1.0 / 3, 1.0 / 3, 1.0 / 6};
+    const double h = p_.dynamics.dt, eta = p_.dynamics.eta;
+    Real* ws = raw(w_);
+    for (int i = 0; i < 4; ++i) {
+      Real* wn = raw(tmp(1 + i % 2));
+      dispatch([&](auto geo, auto pot) {
+        constexpr int D = decltype(geo)::dim;
+        const kernels::FlowRK4Stage<D, decltype(pot), Real> op{
+            pot, shape(), ws, nullptr, raw(w_), raw(tmp(0)), wn, Real(eta), Real(b[i] * h), Real(a[i] * h), i == 0};
+        D_ += b[i] * h * eta * mu_ * reduce_sites<Sys, D>(geo, rows_, op);
+      });
+      ws = wn;
+    }
+    w_.swap(tmp(0));
+    ++step_;
+    t_ = p_.dynamics.t0 + static_cast<double>(step_) * h;
+  }
+
+  Problem p_;
+  long N_;
+  int B_, F_;
+  long rows_, total_;
+  double mu_, mu_v_;
+  vec<Real> w_, pi_;
+  std::vector<vec<Real>> scratch_;
+  std::vector<vec<Real>> coef_fields_;
+  bool free_ = false;
+  double t_;
+  double D_ = 0.0;
+  std::int64_t step_ = 0;
+};
+
+template <class Sys>
+std::unique_ptr<Solver> make_engine(const Problem& p) {
+  if (p.dynamics.precision == Precision::float32) return std::make_unique<Engine<Sys, float>>(p);
+  return std::make_unique<Engine<Sys, double>>(p);
+}
+
+}  // namespace synfield

@@ -1,0 +1,9 @@
+// The CPU backend: the engine on the Thrust OpenMP system, compiled by the host compiler.
+#include "backends.h"
+#include "engine.h"
+
+namespace synfield::detail {
+
+std::unique_ptr<Solver> make_cpu_engine(const Problem& p) { return make_engine<OmpSystem>(p); }
+
+}  // namespace synfield::detail

@@ -1,0 +1,17 @@
+// Initial conditions on the host: [field][replica][site] arrays of w and π from the
+// Problem's [initial] specs.
+#pragma once
+
+#include <vector>
+
+#include <synfield/problem.h>
+
+namespace synfield {
+
+// Standard normal deviate number `counter` of stream `seed`: a counter-based generator
+// (SplitMix64 hashing + Box–Muller), so values do not depend on threads or backends.
+double gaussian_deviate(std::uint64_t seed, std::uint64_t counter);
+
+void initial_state(const Problem& p, std::vector<double>& w, std::vector<double>& pi);
+
+}  // namespace synfield

@@ -1,0 +1,158 @@
+// The only place that loops over sites: launch helpers over a backend's Thrust system.
+//
+//   Sys                      OmpSystem (g++, Thrust OpenMP) or CudaSystem (nvcc, Thrust CUDA)
+//   for_each_element(n, f)   f(i) for i in [0, n): pointwise updates, no geometry
+//   reduce_elements(n, f)    Σ f(i) in double
+//   for_each_site(g, rows, f) / reduce_sites(g, rows, f)
+//                            f(row, Site) for every row (a (field, replica) pair or a
+//                            replica) and lattice site; the reduction is Σ in double.
+// On the CPU the site launch walks segments of the fastest axis so the coordinates are
+// incremented, not divided out, and long 1-D lines still split across threads; on the GPU
+// each thread decodes its own element so neighbouring threads touch neighbouring memory.
+#pragma once
+
+#include <thrust/execution_policy.h>
+#include <thrust/for_each.h>
+#include <thrust/iterator/counting_iterator.h>
+#include <thrust/transform_reduce.h>
+#include <thrust/functional.h>
+
+#include <type_traits>
+
+#include "../kernels/lattice.h"
+
+#if defined(SYNFIELD_CUDA_TU)
+#include <thrust/system/cuda/vector.h>
+#else
+#include <thrust/system/omp/execution_policy.h>
+#include <thrust/system/omp/vector.h>
+#endif
+
+namespace synfield {
+
+#if defined(SYNFIELD_CUDA_TU)
+struct CudaSystem {
+  static constexpr Backend backend = Backend::cuda;
+  static constexpr bool walk_lines = false;
+  template <class T>
+  using vector = thrust::cuda::vector<T>;
+  static auto policy() { return thrust::cuda::par; }
+};
+using System = CudaSystem;
+#else
+struct OmpSystem {
+  static constexpr Backend backend = Backend::cpu;
+  static constexpr bool walk_lines = true;
+  template <class T>
+  using vector = thrust::omp::vector<T>;
+  static auto policy() { return thrust::omp::par; }
+};
+using System = OmpSystem;
+#endif
+
+namespace launch_detail {
+
+constexpr long kSegment = 2048;  // CPU: sites of the fastest axis per work item
+
+// CPU work item: one segment of one line along the fastest axis.
+template <int D, class F, class Acc>
+struct LineWalker {
+  kernels::Geometry<D> g;
+  F f;
+  long segs_per_line;
+  SF_HD Acc operator()(long item) const {
+    const long line = item / segs_per_line;
+    const int seg = static_cast<int>(item % segs_per_line);
+    const int n_last = g.n[D - 1];
+    const long lines_per_row = g.sites / n_last;
+    const long row = line / lines_per_row;
+    long rem = line % lines_per_row;
+    kernels::Site<D> s;
+    for (int mu = D - 2; mu >= 0; --mu) {
+      s.c[mu] = static_cast<int>(rem % g.n[mu]);
+      rem /= g.n[mu];
+    }
+    const int begin = static_cast<int>(seg * kSegment);
+    const int end = begin + kSegment < n_last ? static_cast<int>(begin + kSegment) : n_last;
+    s.x = (line % lines_per_row) * n_last + begin;
+    Acc acc = Acc(0);
+    for (int c = begin; c < end; ++c, ++s.x) {
+      s.c[D - 1] = c;
+      if constexpr (std::is_void_v<decltype(f(row, s))>)
+        f(row, s);
+      else
+        acc += f(row, s);
+    }
+    return acc;
+  }
+};
+
+// GPU work item: one element.
+template <int D, class F, class Acc>
+struct ElementDecoder {
+  kernels::Geometry<D> g;
+  F f;
+  SF_HD Acc operator()(long i) const {
+    const long row = i / g.sites;
+    long rem = i % g.sites;
+    kernels::Site<D> s;
+    s.x = rem;
+    for (int mu = D - 1; mu >= 0; --mu) {
+      s.c[mu] = static_cast<int>(rem % g.n[mu]);
+      rem /= g.n[mu];
+    }
+    if constexpr (std::is_void_v<decltype(f(row, s))>) {
+      f(row, s);
+      return Acc(0);
+    } else {
+      return f(row, s);
+    }
+  }
+};
+
+template <class F>
+struct Discard {
+  F f;
+  SF_HD void operator()(long i) const { (void)f(i); }
+};
+
+}  // namespace launch_detail
+
+template <class Sys, class F>
+void for_each_element(long n, const F& f) {
+  thrust::for_each(Sys::policy(), thrust::counting_iterator<long>(0), thrust::counting_iterator<long>(n), f);
+}
+
+template <class Sys, class F>
+double reduce_elements(long n, const F& f) {
+  return thrust::transform_reduce(Sys::policy(), thrust::counting_iterator<long>(0),
+                                  thrust::counting_iterator<long>(n), f, 0.0, thrust::plus<double>());
+}
+
+template <class Sys, int D, class F>
+double reduce_sites(const kernels::Geometry<D>& g, long rows, const F& f) {
+  using namespace launch_detail;
+  if constexpr (Sys::walk_lines) {
+    const int n_last = g.n[D - 1];
+    const long segs = (n_last + kSegment - 1) / kSegment;
+    const long items = rows * (g.sites / n_last) * segs;
+    return reduce_elements<Sys>(items, LineWalker<D, F, double>{g, f, segs});
+  } else {
+    return reduce_elements<Sys>(rows * g.sites, ElementDecoder<D, F, double>{g, f});
+  }
+}
+
+template <class Sys, int D, class F>
+void for_each_site(const kernels::Geometry<D>& g, long rows, const F& f) {
+  using namespace launch_detail;
+  if constexpr (Sys::walk_lines) {
+    const int n_last = g.n[D - 1];
+    const long segs = (n_last + kSegment - 1) / kSegment;
+    const long items = rows * (g.sites / n_last) * segs;
+    for_each_element<Sys>(items, Discard<LineWalker<D, F, double>>{{g, f, segs}});
+  } else {
+    for_each_element<Sys>(rows * g.sites, Discard<ElementDecoder<D, F, double>>{{g, f}});
+  }
+}
+
+}  // namespace synfield

@@ -1,0 +1,75 @@
+// The synfield command line: `synfield run CONFIG.toml …`, `synfield --version`.
+#include <CLI/CLI.hpp>
+#include <omp.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include <synfield/config.h>
+#include <synfield/solver.h>
+
+#include "h5.h"
+#include "run.h"
+
+namespace {
+
+void print_version() {
+  std::printf("synfield %s\n", SYNFIELD_VERSION);
+  std::printf("backends compiled in: cpu (Thrust OpenMP)%s\n", synfield::cuda_compiled() ? ", cuda (Thrust CUDA)" : "");
+  std::printf("  cpu:  usable, %d OpenMP threads\n", omp_get_max_threads());
+  if (synfield::cuda_compiled()) {
+    const int n = synfield::cuda_device_count();
+    if (n > 0)
+      std::printf("  cuda: usable, %d device(s)\n", n);
+    else
+      std::printf("  cuda: compiled in, no usable device here\n");
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"synfield: lattice field solver for synaptic field theory"};
+  app.require_subcommand(0, 1);
+  bool version = false;
+  app.add_flag("--version", version, "Print the version and the backends compiled in and usable here");
+
+  std::string config, output, backend = "auto";
+  std::vector<std::string> sets;
+  int threads = 0;
+  bool quiet = false;
+  CLI::App* run = app.add_subcommand("run", "Evolve the fields of CONFIG and write observables and snapshots");
+  run->add_option("config", config, "TOML config file")->required();
+  run->add_option("-o,--output", output, "Output HDF5 file (default: [output].file)");
+  run->add_option("--set", sets, "Override a config key: --set dynamics.dt=0.005 (repeatable)");
+  run->add_option("--backend", backend, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  run->add_option("--threads", threads, "OpenMP threads for the CPU backend")->check(CLI::PositiveNumber);
+  run->add_flag("-q,--quiet", quiet, "Print nothing but errors");
+
+  CLI11_PARSE(app, argc, argv);
+  if (version) {
+    print_version();
+    return 0;
+  }
+  if (!run->parsed()) {
+    std::fputs(app.help().c_str(), stdout);
+    return 0;
+  }
+  try {
+    if (threads > 0) omp_set_num_threads(threads);
+    const synfield::Problem p = synfield::load_config(config, sets);
+    synfield::RunOptions opt;
+    opt.output = output;
+    opt.backend = synfield::resolve_backend(backend);
+    opt.quiet = quiet;
+    synfield::run(p, opt);
+  } catch (const synfield::ConfigError& e) {
+    std::fprintf(stderr, "synfield: config error: %s\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "synfield: error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,86 @@
+// The run loop (host/run.h).
+#include "run.h"
+
+#include <omp.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+#include <stdexcept>
+
+#include "output.h"
+
+namespace synfield {
+namespace {
+
+template <class Real>
+void write_snapshot(Solver& s, RunWriter& out) {
+  std::vector<Real> w, v;
+  s.get_state(w, v);
+  out.snapshot(s.step(), s.time(), w, v);
+}
+
+}  // namespace
+
+std::string describe(const Problem& p) {
+  const Lattice& l = p.lattice;
+  std::ostringstream os;
+  os << "lattice [";
+  for (int mu = 0; mu < l.dim; ++mu) os << (mu ? ", " : "") << l.shape[mu];
+  os << "] a=" << l.spacing << " " << to_string(l.boundary[0]) << ", " << l.fields.size() << " field(s) x "
+     << l.replicas << " replica(s), " << to_string(l.units) << " units; " << to_string(p.dynamics.equation) << " "
+     << to_string(p.dynamics.integrator) << " dt=" << p.dynamics.dt << " steps=" << p.dynamics.steps << " "
+     << to_string(p.dynamics.precision);
+  return os.str();
+}
+
+RunSummary run(const Problem& p, const RunOptions& opt) {
+  RunSummary sum;
+  sum.output = opt.output.empty() ? p.output.file : opt.output;
+  auto solver = make_solver(p, opt.backend);
+  if (!opt.quiet) {
+    std::fprintf(stderr, "synfield %s | backend %s", SYNFIELD_VERSION, backend_name(opt.backend));
+    if (opt.backend == Backend::cpu) std::fprintf(stderr, " (OpenMP, %d threads)", omp_get_max_threads());
+    std::fprintf(stderr, "\n  %s\n", describe(p).c_str());
+  }
+  RunWriter out(sum.output, p, opt.backend);
+  const bool fp32 = p.dynamics.precision == Precision::float32;
+  auto snapshot = [&] { fp32 ? write_snapshot<float>(*solver, out) : write_snapshot<double>(*solver, out); };
+  auto observe = [&] {
+    sum.last = solver->observe();
+    out.observe(sum.last);
+    if (!std::isfinite(sum.last.energy()))
+      throw std::runtime_error("blow-up: the energy is not finite at step " + std::to_string(sum.last.step) +
+                               " (is dt too large for the stiffest mode?)");
+  };
+
+  const auto t_start = std::chrono::steady_clock::now();
+  try {
+    const std::int64_t steps = p.dynamics.steps, obs = p.output.observe_every, snap = p.output.snapshot_every;
+    observe();
+    snapshot();
+    while (solver->step() < steps) {
+      const std::int64_t n = solver->step();
+      std::int64_t next = std::min(steps, (n / obs + 1) * obs);
+      if (snap > 0) next = std::min(next, (n / snap + 1) * snap);
+      solver->advance(next - n);
+      if (next % obs == 0 || next == steps) observe();
+      if ((snap > 0 && next % snap == 0) || next == steps) snapshot();
+    }
+    out.finish("complete");
+  } catch (const std::exception& e) {
+    out.finish(std::string("failed: ") + e.what());
+    throw;
+  }
+  sum.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+  if (!opt.quiet) {
+    const double rate = sum.seconds > 0 ? p.dynamics.steps / sum.seconds : 0.0;
+    std::fprintf(stderr, "  done: %lld steps in %.3f s (%.4g steps/s); E = %.10g, D = %.6g -> %s\n",
+                 static_cast<long long>(p.dynamics.steps), sum.seconds, rate, sum.last.energy(),
+                 sum.last.dissipated, sum.output.c_str());
+  }
+  return sum;
+}
+
+}  // namespace synfield

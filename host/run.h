@@ -1,0 +1,28 @@
+// The run loop of `synfield run`: build the solver, step it, observe and snapshot on
+// their cadences, and write the output file.
+#pragma once
+
+#include <string>
+
+#include <synfield/solver.h>
+
+namespace synfield {
+
+struct RunOptions {
+  std::string output;  // overrides [output].file when not empty
+  Backend backend = Backend::cpu;
+  bool quiet = false;
+};
+
+struct RunSummary {
+  Observables last;
+  double seconds = 0.0;
+  std::string output;
+};
+
+RunSummary run(const Problem& p, const RunOptions& opt);
+
+// One line describing the lattice and dynamics, printed at start-up.
+std::string describe(const Problem& p);
+
+}  // namespace synfield

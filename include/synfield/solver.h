@@ -1,0 +1,57 @@
+// The solver interface the run loop, tools and tests drive: one implementation per
+// backend and precision (host/engine.h), chosen at run time by make_solver().
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <synfield/portability.h>
+#include <synfield/problem.h>
+
+namespace synfield {
+
+struct Observables {
+  std::int64_t step = 0;
+  double time = 0.0;
+  double kinetic = 0.0;     // K = Σ μ ½ π² (0 for the gradient flow)
+  double potential = 0.0;   // V
+  double dissipated = 0.0;  // D = ∫ γ Σ μ π² dt (gradient flow: ∫ η Σ μ F² dt)
+  std::vector<double> mean, rms;  // per field, over replicas and sites
+  double energy() const { return kinetic + potential; }
+};
+
+class Solver {
+ public:
+  virtual ~Solver() = default;
+  virtual Backend backend() const = 0;
+  virtual Precision precision() const = 0;
+
+  // Advance by `steps` integrator steps.
+  virtual void advance(std::int64_t steps) = 0;
+  virtual Observables observe() = 0;
+  virtual std::int64_t step() const = 0;
+  virtual double time() const = 0;
+
+  // State as [field][replica][site] (F·B·N values each). The velocity is π for the damped
+  // equation and η F(w) for the gradient flow.
+  virtual void get_state(std::vector<double>& w, std::vector<double>& v) = 0;
+  virtual void get_state(std::vector<float>& w, std::vector<float>& v) = 0;
+  // Sets w and π (π ignored by the gradient flow); resets the dissipated energy.
+  virtual void set_state(const std::vector<double>& w, const std::vector<double>& pi) = 0;
+
+  // F = −(1/μ) ∂V/∂w at the current w, and V, for checks and tools.
+  virtual std::vector<double> force() = 0;
+  virtual double potential() = 0;
+};
+
+// Builds the solver and sets the initial state of `problem` (host/initial.cpp).
+std::unique_ptr<Solver> make_solver(const Problem& problem, Backend backend);
+
+// Number of usable CUDA devices (0 when the CUDA backend is not compiled in).
+int cuda_device_count();
+// "auto" → cuda when usable, else cpu; "cpu"; "cuda" (error when unusable).
+Backend resolve_backend(const std::string& request);
+
+}  // namespace synfield

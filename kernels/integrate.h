@@ -1,0 +1,171 @@
+// Per-site update rules of the integrators, written once for both backends. Rows are
+// (field, replica) pairs: row = f·B + r, element i = row·N + site. An update that
+// evaluates the force takes the potential evaluator `Pot` (kernels/potential.h) plus an
+// optional precomputed force (the nonlocal terms), and returns its site's contribution
+// to the energy dissipated in that stage, per unit μ (the host multiplies by μ).
+#pragma once
+
+#include "potential.h"
+
+namespace synfield::kernels {
+
+// Rows and offsets of a [field][replica][site] state.
+struct StateShape {
+  long sites;    // N
+  int replicas;  // B
+  SF_HD SF_FORCEINLINE int field_of(long row) const { return static_cast<int>(row / replicas); }
+  SF_HD SF_FORCEINLINE long replica_offset(long row) const { return (row % replicas) * sites; }
+};
+
+// Total force on element (row, s): local terms plus the optional precomputed part.
+template <int D, class Pot, class Real>
+SF_HD SF_FORCEINLINE Real total_force(const Pot& pot, const StateShape& sh, const Real* w, const Real* extra,
+                                      long row, const Site<D>& s) {
+  Real f = pot.force(sh.field_of(row), w + sh.replica_offset(row), s);
+  if (extra) f += extra[row * sh.sites + s.x];
+  return f;
+}
+
+// Exact solution of π̇ = −γπ + F over h with w and γ frozen:
+//   π ← e π + φ F,  e = exp(−γh), φ = (1 − e)/γ;
+// returns the energy it dissipates, ∫γπ² ds = α π₀² + 2β π₀F + δ F² (per unit μ).
+template <int D, class Pot, class Real>
+struct Kick {
+  Pot pot;
+  StateShape shape;
+  const Real* w;
+  Real* pi;
+  const Real* extra;
+  Real e, phi;
+  double alpha, beta, delta;
+
+  SF_HD SF_FORCEINLINE double operator()(long row, const Site<D>& s) const {
+    const Real f = total_force<D>(pot, shape, w, extra, row, s);
+    const long i = row * shape.sites + s.x;
+    const Real p0 = pi[i];
+    pi[i] = e * p0 + phi * f;
+    const double pd = p0, fd = f;
+    return alpha * pd * pd + 2.0 * beta * pd * fd + delta * fd * fd;
+  }
+};
+
+// w ← w + h π (no stencil: any element order).
+template <class Real>
+struct Drift {
+  Real* w;
+  const Real* pi;
+  Real h;
+  SF_HD SF_FORCEINLINE void operator()(long i) const { w[i] += h * pi[i]; }
+};
+
+// Velocity of the gradient flow, v = η F(w), written to `out`; returns F² (per site).
+// With `w_out` set it is one explicit Euler step instead: w_out = w + h v.
+template <int D, class Pot, class Real>
+struct FlowVelocity {
+  Pot pot;
+  StateShape shape;
+  const Real* w;
+  const Real* extra;
+  Real eta;
+  Real* out;     // v, or the new w when h != 0
+  Real h;
+
+  SF_HD SF_FORCEINLINE double operator()(long row, const Site<D>& s) const {
+    const Real f = total_force<D>(pot, shape, w, extra, row, s);
+    const long i = row * shape.sites + s.x;
+    out[i] = h == Real(0) ? eta * f : w[i] + h * eta * f;
+    const double fd = f;
+    return fd * fd;
+  }
+};
+
+// One stage of classical RK4 for the damped equation on (w, π):
+//   k_w = π_s, k_π = −γ(t_s) π_s + F(w_s)
+//   acc ← (first ? y0 : acc) + b h k,   y_next ← y0 + a h k (skipped when a = 0).
+// Returns π_s² (the host forms b h γ μ Σ π_s² for the dissipated energy).
+template <int D, class Pot, class Real>
+struct DampedRK4Stage {
+  Pot pot;
+  StateShape shape;
+  const Real* ws;
+  const Real* ps;
+  const Real* extra;
+  const Real* w0;
+  const Real* p0;
+  Real* acc_w;
+  Real* acc_p;
+  Real* wn;
+  Real* pn;
+  Real gamma, bh, ah;
+  bool first;
+
+  SF_HD SF_FORCEINLINE double operator()(long row, const Site<D>& s) const {
+    const long i = row * shape.sites + s.x;
+    const Real kw = ps[i];
+    const Real kp = -gamma * kw + total_force<D>(pot, shape, ws, extra, row, s);
+    acc_w[i] = (first ? w0[i] : acc_w[i]) + bh * kw;
+    acc_p[i] = (first ? p0[i] : acc_p[i]) + bh * kp;
+    if (ah != Real(0)) {
+      wn[i] = w0[i] + ah * kw;
+      pn[i] = p0[i] + ah * kp;
+    }
+    const double kd = kw;
+    return kd * kd;
+  }
+};
+
+// One RK4 stage of the gradient flow: k = η F(w_s). Returns F² at the stage.
+template <int D, class Pot, class Real>
+struct FlowRK4Stage {
+  Pot pot;
+  StateShape shape;
+  const Real* ws;
+  const Real* extra;
+  const Real* w0;
+  Real* acc;
+  Real* wn;
+  Real eta, bh, ah;
+  bool first;
+
+  SF_HD SF_FORCEINLINE double operator()(long row, const Site<D>& s) const {
+    const long i = row * shape.sites + s.x;
+    const Real f = total_force<D>(pot, shape, ws, extra, row, s);
+    const Real k = eta * f;
+    acc[i] = (first ? w0[i] : acc[i]) + bh * k;
+    if (ah != Real(0)) wn[i] = w0[i] + ah * k;
+    const double fd = f;
+    return fd * fd;
+  }
+};
+
+// Potential energy density of one replica (rows are replicas here).
+template <int D, class Pot, class Real>
+struct EnergyDensity {
+  Pot pot;
+  const Real* w;
+  long sites;
+  SF_HD SF_FORCEINLINE double operator()(long replica, const Site<D>& s) const {
+    return pot.energy(w + replica * sites, s);
+  }
+};
+
+}  // namespace synfield::kernels
+
+namespace synfield::kernels {
+
+// Pointwise reductions over a contiguous block of one array.
+template <class Real>
+struct ValueAt {
+  const Real* a;
+  SF_HD SF_FORCEINLINE double operator()(long i) const { return a[i]; }
+};
+template <class Real>
+struct SquareAt {
+  const Real* a;
+  SF_HD SF_FORCEINLINE double operator()(long i) const {
+    const double v = a[i];
+    return v * v;
+  }
+};
+
+}  // namespace synfield::kernels
