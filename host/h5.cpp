@@ -1,6 +1,12 @@
 // HDF5 RAII layer (host/h5.h).
 #include "h5.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <numeric>
 
 namespace synfield::h5 {
@@ -70,8 +76,23 @@ template <>
 hid_t native_type<std::int64_t>() { return H5T_NATIVE_INT64; }
 
 File File::create(const std::string& path) {
+  namespace fs = std::filesystem;
   File f;
   f.path_ = path;
+  // HDF5 only says "unable to open file"; find the reason (missing folder, permission,
+  // a folder in the way) with a plain open() first.
+  if (path.empty()) throw Error("cannot create a file with an empty name");
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) throw Error("cannot create " + path + ": it is a folder");
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0666);
+  if (fd < 0) {
+    const int err = errno;
+    const fs::path dir = fs::path(path).parent_path();
+    if (err == ENOENT && !dir.empty() && !fs::is_directory(dir, ec))
+      throw Error("cannot create " + path + ": folder " + dir.string() + " does not exist");
+    throw Error("cannot create " + path + ": " + std::strerror(err));
+  }
+  ::close(fd);
   Handle fapl(check(H5Pcreate(H5P_FILE_ACCESS), "H5Pcreate"), H5Pclose);
   H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_V18, H5F_LIBVER_LATEST);
   f.h_ = Handle(check(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), "cannot create " + path),

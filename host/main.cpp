@@ -3,7 +3,9 @@
 #include <omp.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include <synfield/config.h>
@@ -27,6 +29,24 @@ void print_version() {
   }
 }
 
+// A TOML basic string holding `s` exactly.
+std::string toml_string(const std::string& s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20 || c == 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -42,7 +62,9 @@ int main(int argc, char** argv) {
   CLI::App* run = app.add_subcommand("run", "Evolve the fields of CONFIG and write observables and snapshots");
   run->add_option("config", config, "TOML config file")->required();
   run->add_option("-o,--output", output, "Output HDF5 file (default: [output].file)");
-  run->add_option("--set", sets, "Override a config key: --set dynamics.dt=0.005 (repeatable)");
+  // one value per --set, so `run --set a=1 CONFIG` leaves CONFIG to the positional
+  run->add_option("--set", sets, "Override a config key: --set dynamics.dt=0.005 (repeatable)")
+      ->allow_extra_args(false);
   run->add_option("--backend", backend, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
   run->add_option("--threads", threads, "OpenMP threads for the CPU backend")->check(CLI::PositiveNumber);
   run->add_flag("-q,--quiet", quiet, "Print nothing but errors");
@@ -58,9 +80,14 @@ int main(int argc, char** argv) {
   }
   try {
     if (threads > 0) omp_set_num_threads(threads);
+    // -o is an override of [output].file, so the config stored in the output names it
+    if (!output.empty()) sets.push_back("output.file=" + toml_string(output));
     const synfield::Problem p = synfield::load_config(config, sets);
     synfield::RunOptions opt;
-    opt.output = output;
+    opt.output = p.output.file;
+    std::error_code ec;
+    if (std::filesystem::equivalent(opt.output, config, ec))
+      throw std::runtime_error("output file " + opt.output + ": that is the config file");
     opt.backend = synfield::resolve_backend(backend);
     opt.quiet = quiet;
     synfield::run(p, opt);

@@ -6,6 +6,8 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 
@@ -17,8 +19,10 @@ namespace {
 template <class Real>
 void write_snapshot(Solver& s, RunWriter& out) {
   std::vector<Real> w, v;
+  std::vector<double> b, vb;
   s.get_state(w, v);
-  out.snapshot(s.step(), s.time(), w, v);
+  s.get_bias(b, vb);
+  out.snapshot(s.step(), s.time(), w, v, b, vb);
 }
 
 }  // namespace
@@ -38,18 +42,26 @@ std::string describe(const Problem& p) {
 RunSummary run(const Problem& p, const RunOptions& opt) {
   RunSummary sum;
   sum.output = opt.output.empty() ? p.output.file : opt.output;
+  // The output first: a bad path fails at once, before any set-up. It is written as
+  // OUTPUT.partial and becomes OUTPUT only when complete (output.h); if the solver
+  // cannot be built, the writer removes the partial file again.
+  std::optional<RunWriter> out;
+  try {
+    out.emplace(sum.output, p, opt.backend);
+  } catch (const h5::Error& e) {
+    throw std::runtime_error("output file " + sum.output + ": " + e.what());
+  }
   auto solver = make_solver(p, opt.backend);
   if (!opt.quiet) {
     std::fprintf(stderr, "synfield %s | backend %s", SYNFIELD_VERSION, backend_name(opt.backend));
     if (opt.backend == Backend::cpu) std::fprintf(stderr, " (OpenMP, %d threads)", omp_get_max_threads());
     std::fprintf(stderr, "\n  %s\n", describe(p).c_str());
   }
-  RunWriter out(sum.output, p, opt.backend);
   const bool fp32 = p.dynamics.precision == Precision::float32;
-  auto snapshot = [&] { fp32 ? write_snapshot<float>(*solver, out) : write_snapshot<double>(*solver, out); };
+  auto snapshot = [&] { fp32 ? write_snapshot<float>(*solver, *out) : write_snapshot<double>(*solver, *out); };
   auto observe = [&] {
     sum.last = solver->observe();
-    out.observe(sum.last);
+    out->observe(sum.last);
     if (!std::isfinite(sum.last.energy()))
       throw std::runtime_error("blow-up: the energy is not finite at step " + std::to_string(sum.last.step) +
                                " (is dt too large for the stiffest mode?)");
@@ -68,11 +80,12 @@ RunSummary run(const Problem& p, const RunOptions& opt) {
       if (next % obs == 0 || next == steps) observe();
       if ((snap > 0 && next % snap == 0) || next == steps) snapshot();
     }
-    out.finish("complete");
   } catch (const std::exception& e) {
-    out.finish(std::string("failed: ") + e.what());
-    throw;
+    out->fail(e.what());
+    throw std::runtime_error(std::string(e.what()) + " [partial output, status \"failed\": " + out->partial_path() +
+                             (std::filesystem::exists(sum.output) ? "; " + sum.output + " left as it was" : "") + "]");
   }
+  out->finish("complete");
   sum.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
   if (!opt.quiet) {
     const double rate = sum.seconds > 0 ? p.dynamics.steps / sum.seconds : 0.0;
