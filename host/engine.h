@@ -1,6 +1,9 @@
-// Engine<Sys, Real>: the Solver for one backend system and precision. Included by exactly
-// one translation unit per backend (engine_cpu.cpp, engine_cuda.cu), which instantiates
-// it; everything per-site lives in kernels/, everything that loops in launch.h.
+// Engine<Sys, Real>: the Solver for one backend system and precision. Included by the
+// backend translation units (engine_cpu.cpp, engine_cuda_f32.cu, engine_cuda_f64.cu), which
+// instantiate it; everything per-site lives in kernels/, everything that loops in launch.h.
+// A model's nonlocal force (host/perceptron.h) is computed into an array before each
+// force-consuming update and added there; its biases are a handful of global degrees of
+// freedom (μ_b = 1) stepped on the host by the same formulas.
 #pragma once
 
 #include <synfield/solver.h>
@@ -17,6 +20,7 @@
 #include "../kernels/integrate.h"
 #include "integrator_weights.h"
 #include "launch.h"
+#include "perceptron.h"
 
 namespace synfield {
 
@@ -26,7 +30,7 @@ class Engine final : public Solver {
   using vec = typename Sys::template vector<T>;
 
  public:
-  explicit Engine(const Problem& p)
+  Engine(const Problem& p, bool generic_only)
       : p_(p),
         N_(p.lattice.sites()),
         B_(p.lattice.replicas),
@@ -42,10 +46,15 @@ class Engine final : public Solver {
     if (static_cast<int>(p.terms.size()) > kernels::kMaxTerms)
       throw std::invalid_argument("too many potential terms after expansion (" + std::to_string(p.terms.size()) +
                                   " > " + std::to_string(kernels::kMaxTerms) + ")");
-    free_ = F_ <= kernels::kMaxFields &&
+    free_ = !generic_only && F_ <= kernels::kMaxFields &&
             std::all_of(p.terms.begin(), p.terms.end(), [](const Term& t) {
               return !t.per_site() && (t.kind == "mass" || t.kind == "gradient" || t.kind == "source");
             });
+    if (p.model.enabled) {
+      model_ = std::make_unique<Perceptron<Sys, Real>>(p.model, B_, mu_);
+      nl_.resize(total_);
+      if (p.model.bias) b_.assign(rows_, 0.0), pb_.assign(rows_, 0.0);
+    }
     for (const Term& t : p.terms) {
       coef_fields_.emplace_back();
       if (t.per_site()) {
@@ -62,9 +71,6 @@ class Engine final : public Solver {
   }
   std::int64_t step() const override { return step_; }
   double time() const override { return t_; }
-
-  // Forces the generic evaluator even where the free-field fast path applies (tests).
-  void use_generic_potential() { free_ = false; }
 
   void advance(std::int64_t steps) override {
     if (steps <= 0) return;
@@ -89,9 +95,16 @@ class Engine final : public Solver {
     o.step = step_;
     o.time = t_;
     o.dissipated = D_;
-    o.potential = potential();
-    if (p_.dynamics.equation == Equation::damped)
+    o.potential = local_potential();
+    if (p_.dynamics.equation == Equation::damped) {
       o.kinetic = 0.5 * mu_ * reduce_elements<Sys>(total_, kernels::SquareAt<Real>{raw(pi_)});
+      for (double v : pb_) o.kinetic += 0.5 * v * v;
+    }
+    if (model_) {
+      o.loss = model_->loss(raw(w_), b_);
+      o.potential += o.loss;
+      if (p_.model.data.test_samples() > 0) o.test_loss = model_->test_loss(raw(w_), b_, &o.test_predictions);
+    }
     const long block = static_cast<long>(B_) * N_;
     for (int f = 0; f < F_; ++f) {
       const Real* wf = raw(w_) + f * block;
@@ -119,7 +132,38 @@ class Engine final : public Solver {
     return out;
   }
 
-  double potential() override {
+  double potential() override { return local_potential() + (model_ ? model_->loss(raw(w_), b_) : 0.0); }
+
+  // [replica][output] order, as written to files.
+  void get_bias(std::vector<double>& b, std::vector<double>& v) override {
+    b.clear();
+    v.clear();
+    if (b_.empty()) return;
+    b.resize(rows_);
+    v.resize(rows_);
+    std::vector<double> vel = pb_;
+    if (p_.dynamics.equation == Equation::gradient_flow) {
+      model_->force(raw(w_), b_, raw(nl_), fb_, step_);
+      for (long c = 0; c < rows_; ++c) vel[c] = p_.dynamics.eta * fb_[c];
+    }
+    for (long c = 0; c < rows_; ++c) {
+      const long r = c % B_, o = c / B_;
+      b[r * F_ + o] = b_[c];
+      v[r * F_ + o] = vel[c];
+    }
+  }
+  void set_bias(const std::vector<double>& b, const std::vector<double>& v) override {
+    if (b_.empty()) return;
+    if (static_cast<long>(b.size()) != rows_ || static_cast<long>(v.size()) != rows_)
+      throw std::invalid_argument("set_bias: expected " + std::to_string(rows_) + " values per array");
+    for (long c = 0; c < rows_; ++c) {
+      b_[c] = b[(c % B_) * F_ + c / B_];
+      pb_[c] = v[(c % B_) * F_ + c / B_];
+    }
+  }
+
+ private:
+  double local_potential() {
     double v = 0.0;
     dispatch([&](auto geo, auto pot) {
       constexpr int D = decltype(geo)::dim;
@@ -128,7 +172,6 @@ class Engine final : public Solver {
     return v;
   }
 
- private:
   static Real* raw(vec<Real>& v) { return thrust::raw_pointer_cast(v.data()); }
   static const Real* raw(const vec<Real>& v) { return thrust::raw_pointer_cast(v.data()); }
 
@@ -240,20 +283,39 @@ class Engine final : public Solver {
       fn(geometry<D>(), generic_potential<D>());
   }
 
+  // Calls fn(extra) with the nonlocal force at (W, b) for this step's examples (fb_ gets
+  // the bias force), or fn(nullptr) when the potential is local only.
+  template <class Fn>
+  void with_nonlocal(const Real* W, const std::vector<double>& b, Fn&& fn) {
+    if (model_) {
+      model_->force(W, b, raw(nl_), fb_, step_);
+      fn(static_cast<const Real*>(raw(nl_)));
+    } else {
+      fn(nullptr);
+    }
+  }
+
   // --- damped equation: symmetric splitting with exact kicks ---------------------------
 
   void kick(double h) {
     const KickWeights k = kick_weights(p_.dynamics.damping.gamma_at(t_), h);
-    dispatch([&](auto geo, auto pot) {
-      constexpr int D = decltype(geo)::dim;
-      const kernels::Kick<D, decltype(pot), Real> op{
-          pot, shape(), raw(w_), raw(pi_), nullptr, Real(k.e), Real(k.phi), k.alpha, k.beta, k.delta};
-      D_ += mu_ * reduce_sites<Sys, D>(geo, rows_, op);
+    with_nonlocal(raw(w_), b_, [&](auto extra) {
+      dispatch([&](auto geo, auto pot) {
+        constexpr int D = decltype(geo)::dim;
+        const kernels::Kick<D, decltype(pot), Real, decltype(extra)> op{
+            pot, shape(), raw(w_), raw(pi_), extra, Real(k.e), Real(k.phi), k.alpha, k.beta, k.delta};
+        D_ += mu_ * reduce_sites<Sys, D>(geo, rows_, op);
+      });
     });
+    for (std::size_t c = 0; c < pb_.size(); ++c) {
+      D_ += k.alpha * pb_[c] * pb_[c] + 2.0 * k.beta * pb_[c] * fb_[c] + k.delta * fb_[c] * fb_[c];
+      pb_[c] = k.e * pb_[c] + k.phi * fb_[c];
+    }
   }
 
   void drift(double h) {
     for_each_element<Sys>(total_, kernels::Drift<Real>{raw(w_), raw(pi_), Real(h)});
+    for (std::size_t c = 0; c < b_.size(); ++c) b_[c] += h * pb_[c];
     t_ += h;
   }
 
@@ -275,6 +337,8 @@ class Engine final : public Solver {
     kick(0.5 * c[s - 1] * h);
   }
 
+  // Classical RK4 on (w, π) and the biases (b, π_b); the dissipated energy by the same
+  // quadrature, Σ_i b_i h γ(t_i) Σ μ π_i².
   void damped_rk4_step() {
     static constexpr double a[4] = {0.5, 0.5, 1.0, 0.0};
     static constexpr double b[4] = {1.0 / 6, 1.0 / 3, 1.0 / 3, 1.0 / 6};
@@ -282,35 +346,52 @@ class Engine final : public Solver {
     const double h = p_.dynamics.dt;
     Real* ws = raw(w_);
     Real* ps = raw(pi_);
+    std::vector<double> bs = b_, qs = pb_, acc_b(b_.size()), acc_q(b_.size());
     for (int i = 0; i < 4; ++i) {
       const double gamma = p_.dynamics.damping.gamma_at(t_ + c[i] * h);
       Real* wn = raw(tmp(2 + 2 * (i % 2)));
       Real* pn = raw(tmp(3 + 2 * (i % 2)));
-      dispatch([&](auto geo, auto pot) {
-        constexpr int D = decltype(geo)::dim;
-        const kernels::DampedRK4Stage<D, decltype(pot), Real> op{
-            pot, shape(), ws, ps, nullptr, raw(w_), raw(pi_), raw(tmp(0)), raw(tmp(1)), wn, pn,
-            Real(gamma), Real(b[i] * h), Real(a[i] * h), i == 0};
-        D_ += b[i] * h * gamma * mu_ * reduce_sites<Sys, D>(geo, rows_, op);
+      with_nonlocal(ws, bs, [&](auto extra) {
+        dispatch([&](auto geo, auto pot) {
+          constexpr int D = decltype(geo)::dim;
+          const kernels::DampedRK4Stage<D, decltype(pot), Real, decltype(extra)> op{
+              pot, shape(), ws, ps, extra, raw(w_), raw(pi_), raw(tmp(0)), raw(tmp(1)), wn, pn,
+              Real(gamma), Real(b[i] * h), Real(a[i] * h), i == 0};
+          D_ += b[i] * h * gamma * mu_ * reduce_sites<Sys, D>(geo, rows_, op);
+        });
       });
+      for (std::size_t k = 0; k < bs.size(); ++k) {
+        const double kb = qs[k], kq = -gamma * qs[k] + fb_[k];
+        D_ += b[i] * h * gamma * qs[k] * qs[k];
+        acc_b[k] = (i == 0 ? b_[k] : acc_b[k]) + b[i] * h * kb;
+        acc_q[k] = (i == 0 ? pb_[k] : acc_q[k]) + b[i] * h * kq;
+        bs[k] = b_[k] + a[i] * h * kb;
+        qs[k] = pb_[k] + a[i] * h * kq;
+      }
       ws = wn;
       ps = pn;
     }
     w_.swap(tmp(0));
     pi_.swap(tmp(1));
+    b_.swap(acc_b);
+    pb_.swap(acc_q);
     ++step_;
     t_ = p_.dynamics.t0 + static_cast<double>(step_) * h;
   }
 
   // --- gradient flow -------------------------------------------------------------------
 
-  // out = η F(w) (h = 0) or w + h η F(w); returns Σ F².
+  // out = η F(w) (h = 0) or w + h η F(w); returns Σ F² over the weights (fb_ gets the
+  // bias force).
   double flow_velocity(Real eta, Real h, vec<Real>& out) {
     double f2 = 0.0;
-    dispatch([&](auto geo, auto pot) {
-      constexpr int D = decltype(geo)::dim;
-      const kernels::FlowVelocity<D, decltype(pot), Real> op{pot, shape(), raw(w_), nullptr, eta, raw(out), h};
-      f2 = reduce_sites<Sys, D>(geo, rows_, op);
+    with_nonlocal(raw(w_), b_, [&](auto extra) {
+      dispatch([&](auto geo, auto pot) {
+        constexpr int D = decltype(geo)::dim;
+        const kernels::FlowVelocity<D, decltype(pot), Real, decltype(extra)> op{pot,   shape(),  raw(w_), extra,
+                                                                                eta,   raw(out), h};
+        f2 = reduce_sites<Sys, D>(geo, rows_, op);
+      });
     });
     return f2;
   }
@@ -318,6 +399,10 @@ class Engine final : public Solver {
   void flow_euler_step() {
     const double h = p_.dynamics.dt, eta = p_.dynamics.eta;
     D_ += h * eta * mu_ * flow_velocity(Real(eta), Real(h), tmp(0));
+    for (std::size_t k = 0; k < b_.size(); ++k) {
+      D_ += h * eta * fb_[k] * fb_[k];
+      b_[k] += h * eta * fb_[k];
+    }
     w_.swap(tmp(0));
     ++step_;
     t_ = p_.dynamics.t0 + static_cast<double>(step_) * h;
@@ -328,17 +413,27 @@ class Engine final : public Solver {
     static constexpr double b[4] = {1.0 / 6, 1.0 / 3, 1.0 / 3, 1.0 / 6};
     const double h = p_.dynamics.dt, eta = p_.dynamics.eta;
     Real* ws = raw(w_);
+    std::vector<double> bs = b_, acc_b(b_.size());
     for (int i = 0; i < 4; ++i) {
       Real* wn = raw(tmp(1 + i % 2));
-      dispatch([&](auto geo, auto pot) {
-        constexpr int D = decltype(geo)::dim;
-        const kernels::FlowRK4Stage<D, decltype(pot), Real> op{
-            pot, shape(), ws, nullptr, raw(w_), raw(tmp(0)), wn, Real(eta), Real(b[i] * h), Real(a[i] * h), i == 0};
-        D_ += b[i] * h * eta * mu_ * reduce_sites<Sys, D>(geo, rows_, op);
+      with_nonlocal(ws, bs, [&](auto extra) {
+        dispatch([&](auto geo, auto pot) {
+          constexpr int D = decltype(geo)::dim;
+          const kernels::FlowRK4Stage<D, decltype(pot), Real, decltype(extra)> op{
+              pot, shape(), ws, extra, raw(w_), raw(tmp(0)), wn, Real(eta), Real(b[i] * h), Real(a[i] * h), i == 0};
+          D_ += b[i] * h * eta * mu_ * reduce_sites<Sys, D>(geo, rows_, op);
+        });
       });
+      for (std::size_t k = 0; k < bs.size(); ++k) {
+        const double kb = eta * fb_[k];
+        D_ += b[i] * h * eta * fb_[k] * fb_[k];
+        acc_b[k] = (i == 0 ? b_[k] : acc_b[k]) + b[i] * h * kb;
+        bs[k] = b_[k] + a[i] * h * kb;
+      }
       ws = wn;
     }
     w_.swap(tmp(0));
+    b_.swap(acc_b);
     ++step_;
     t_ = p_.dynamics.t0 + static_cast<double>(step_) * h;
   }
@@ -352,15 +447,24 @@ class Engine final : public Solver {
   std::vector<vec<Real>> scratch_;
   std::vector<vec<Real>> coef_fields_;
   bool free_ = false;
+  std::unique_ptr<Perceptron<Sys, Real>> model_;
+  vec<Real> nl_;                       // the model's force on the weights
+  std::vector<double> b_, pb_, fb_;    // biases, their momenta and force (c = o·B + r)
   double t_;
   double D_ = 0.0;
   std::int64_t step_ = 0;
 };
 
 template <class Sys>
-std::unique_ptr<Solver> make_engine(const Problem& p) {
-  if (p.dynamics.precision == Precision::float32) return std::make_unique<Engine<Sys, float>>(p);
-  return std::make_unique<Engine<Sys, double>>(p);
+std::unique_ptr<Solver> make_engine(const Problem& p, bool generic_only) {
+  if (p.dynamics.precision == Precision::float32) return std::make_unique<Engine<Sys, float>>(p, generic_only);
+  return std::make_unique<Engine<Sys, double>>(p, generic_only);
+}
+
+// One precision only: the CUDA backend builds each in its own translation unit.
+template <class Sys, class Real>
+std::unique_ptr<Solver> make_engine_of(const Problem& p, bool generic_only) {
+  return std::make_unique<Engine<Sys, Real>>(p, generic_only);
 }
 
 }  // namespace synfield

@@ -4,6 +4,8 @@
 
 namespace synfield::detail {
 
-std::unique_ptr<Solver> make_cpu_engine(const Problem& p) { return make_engine<OmpSystem>(p); }
+std::unique_ptr<Solver> make_cpu_engine(const Problem& p, bool generic_only) {
+  return make_engine<OmpSystem>(p, generic_only);
+}
 
 }  // namespace synfield::detail

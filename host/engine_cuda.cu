@@ -1,12 +1,16 @@
-// The CUDA backend: the same engine on the Thrust CUDA system, compiled by nvcc.
+// The CUDA backend: the same engine on the Thrust CUDA system, compiled by nvcc. Each
+// precision is instantiated in its own translation unit (engine_cuda_f32.cu,
+// engine_cuda_f64.cu) so the two compile in parallel.
 #include <cuda_runtime.h>
 
 #include "backends.h"
-#include "engine.h"
 
 namespace synfield::detail {
 
-std::unique_ptr<Solver> make_cuda_engine(const Problem& p) { return make_engine<CudaSystem>(p); }
+std::unique_ptr<Solver> make_cuda_engine(const Problem& p, bool generic_only) {
+  return p.dynamics.precision == Precision::float32 ? make_cuda_engine_f32(p, generic_only)
+                                                    : make_cuda_engine_f64(p, generic_only);
+}
 
 int cuda_devices() {
   int n = 0;

@@ -7,14 +7,14 @@
 #include "h5.h"
 
 namespace synfield {
-namespace {
-
 std::uint64_t splitmix64(std::uint64_t x) {
   x += 0x9E3779B97F4A7C15ULL;
   x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
   x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
   return x ^ (x >> 31);
 }
+
+namespace {
 
 // Fills one field's block ([replica][site]) from a spec; `stream` separates fields and w/π.
 void fill(const InitialSpec& s, const Lattice& lat, std::uint64_t stream, double* out) {

@@ -2,11 +2,16 @@
 // Problem's [initial] specs.
 #pragma once
 
+#include <cstdint>
 #include <vector>
 
 #include <synfield/problem.h>
 
 namespace synfield {
+
+// SplitMix64 finaliser: the hash behind every seeded stream in synfield (initial data,
+// generators, samplers), so results never depend on thread count or backend.
+std::uint64_t splitmix64(std::uint64_t x);
 
 // Standard normal deviate number `counter` of stream `seed`: a counter-based generator
 // (SplitMix64 hashing + Box–Muller), so values do not depend on threads or backends.

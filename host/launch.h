@@ -7,8 +7,11 @@
 //                            f(row, Site) for every row (a (field, replica) pair or a
 //                            replica) and lattice site; the reduction is Σ in double.
 // On the CPU the site launch walks segments of the fastest axis so the coordinates are
-// incremented, not divided out, and long 1-D lines still split across threads; on the GPU
-// each thread decodes its own element so neighbouring threads touch neighbouring memory.
+// incremented, not divided out, and long 1-D lines still split across threads; the inner
+// sites of a segment run as one `omp simd` loop with the Site::inner hint, so per-site
+// kernels must not read what another site of the same launch writes (they already may
+// not: sites run in parallel). On the GPU each thread decodes its own element so
+// neighbouring threads touch neighbouring memory.
 #pragma once
 
 #include <thrust/execution_policy.h>
@@ -52,9 +55,33 @@ using System = OmpSystem;
 
 namespace launch_detail {
 
+// `#pragma omp simd [reduction(+ : acc)]` where OpenMP is on (the CPU translation units).
+#if defined(_OPENMP) && !defined(__CUDA_ARCH__)
+#define SF_LAUNCH_PRAGMA(x) _Pragma(#x)
+#define SF_SIMD SF_LAUNCH_PRAGMA(omp simd)
+#define SF_SIMD_SUM(acc) SF_LAUNCH_PRAGMA(omp simd reduction(+ : acc))
+#else
+#define SF_SIMD
+#define SF_SIMD_SUM(acc)
+#endif
+
 constexpr long kSegment = 2048;  // CPU: sites of the fastest axis per work item
 
-// CPU work item: one segment of one line along the fastest axis.
+// f(row, s), or 0 for a kernel that returns nothing.
+template <class Acc, class F, class S>
+SF_HD SF_FORCEINLINE Acc call_site(const F& f, long row, const S& s) {
+  if constexpr (std::is_void_v<decltype(f(row, s))>) {
+    f(row, s);
+    return Acc(0);
+  } else {
+    return f(row, s);
+  }
+}
+
+// CPU work item: one segment of one line along the fastest axis. The sites whose ±1
+// neighbours along that axis lie inside the lattice carry the `inner` hint and run as one
+// SIMD loop (sites are independent, so their order, and that of the sum, is free); the
+// line's first and last sites run on their own.
 template <int D, class F, class Acc>
 struct LineWalker {
   kernels::Geometry<D> g;
@@ -72,18 +99,37 @@ struct LineWalker {
       s.c[mu] = static_cast<int>(rem % g.n[mu]);
       rem /= g.n[mu];
     }
+    const long x_line = (line % lines_per_row) * n_last;  // flat index of the line's first site
     const int begin = static_cast<int>(seg * kSegment);
     const int end = begin + kSegment < n_last ? static_cast<int>(begin + kSegment) : n_last;
-    s.x = (line % lines_per_row) * n_last + begin;
+    // [begin, lo) and [hi, end) hold the edge sites 0 and n_last − 1 when they are here
+    const int lo = begin > 0 ? begin : 1;  // ≤ end: a segment is never empty
+    const int hi = end < n_last ? end : n_last - 1 > lo ? n_last - 1 : lo;
+    const F fn = f;  // a local copy: the kernel's stores cannot alias its coefficients
     Acc acc = Acc(0);
-    for (int c = begin; c < end; ++c, ++s.x) {
-      s.c[D - 1] = c;
-      if constexpr (std::is_void_v<decltype(f(row, s))>)
-        f(row, s);
-      else
-        acc += f(row, s);
+    for (int c = begin; c < lo; ++c) acc += at(fn, row, s, x_line + c, c);
+    s.inner = true;
+    if constexpr (std::is_void_v<decltype(fn(row, s))>) {
+      SF_SIMD
+      for (int c = lo; c < hi; ++c) at(fn, row, s, x_line + c, c);
+    } else {
+      // values first, then their sum: a reduction inside the site loop would keep GCC
+      // from hoisting the kernel's row-invariant integer divisions out of it
+      Acc part[kSegment];
+      SF_SIMD
+      for (int c = lo; c < hi; ++c) part[c - lo] = at(fn, row, s, x_line + c, c);
+      SF_SIMD_SUM(acc)
+      for (int j = 0; j < hi - lo; ++j) acc += part[j];
     }
+    s.inner = false;
+    for (int c = hi; c < end; ++c) acc += at(fn, row, s, x_line + c, c);
     return acc;
+  }
+  // The site at coordinate c (flat index x) of the line s.
+  static SF_HD SF_FORCEINLINE Acc at(const F& fn, long row, kernels::Site<D> s, long x, int c) {
+    s.c[D - 1] = c;
+    s.x = x;
+    return call_site<Acc>(fn, row, s);
   }
 };
 
@@ -101,12 +147,7 @@ struct ElementDecoder {
       s.c[mu] = static_cast<int>(rem % g.n[mu]);
       rem /= g.n[mu];
     }
-    if constexpr (std::is_void_v<decltype(f(row, s))>) {
-      f(row, s);
-      return Acc(0);
-    } else {
-      return f(row, s);
-    }
+    return call_site<Acc>(f, row, s);
   }
 };
 

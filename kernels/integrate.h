@@ -1,9 +1,11 @@
 // Per-site update rules of the integrators, written once for both backends. Rows are
 // (field, replica) pairs: row = f·B + r, element i = row·N + site. An update that
 // evaluates the force takes the potential evaluator `Pot` (kernels/potential.h) plus an
-// optional precomputed force (the nonlocal terms), and returns its site's contribution
+// optional precomputed force (the nonlocal terms; see total_force), and returns its site's contribution
 // to the energy dissipated in that stage, per unit μ (the host multiplies by μ).
 #pragma once
+
+#include <type_traits>
 
 #include "potential.h"
 
@@ -17,25 +19,27 @@ struct StateShape {
   SF_HD SF_FORCEINLINE long replica_offset(long row) const { return (row % replicas) * sites; }
 };
 
-// Total force on element (row, s): local terms plus the optional precomputed part.
-template <int D, class Pot, class Real>
-SF_HD SF_FORCEINLINE Real total_force(const Pot& pot, const StateShape& sh, const Real* w, const Real* extra,
-                                      long row, const Site<D>& s) {
+// Total force on element (row, s): local terms plus the optional precomputed part. `Extra`
+// is std::nullptr_t when there is none (the default: decided at compile time, so the
+// site loop has no branch) or const Real* for an array in the state's layout.
+template <int D, class Pot, class Real, class Extra>
+SF_HD SF_FORCEINLINE Real total_force(const Pot& pot, const StateShape& sh, const Real* w, Extra extra, long row,
+                                      const Site<D>& s) {
   Real f = pot.force(sh.field_of(row), w + sh.replica_offset(row), s);
-  if (extra) f += extra[row * sh.sites + s.x];
+  if constexpr (!std::is_null_pointer_v<Extra>) f += extra[row * sh.sites + s.x];
   return f;
 }
 
 // Exact solution of π̇ = −γπ + F over h with w and γ frozen:
 //   π ← e π + φ F,  e = exp(−γh), φ = (1 − e)/γ;
 // returns the energy it dissipates, ∫γπ² ds = α π₀² + 2β π₀F + δ F² (per unit μ).
-template <int D, class Pot, class Real>
+template <int D, class Pot, class Real, class Extra = std::nullptr_t>
 struct Kick {
   Pot pot;
   StateShape shape;
   const Real* w;
   Real* pi;
-  const Real* extra;
+  Extra extra;
   Real e, phi;
   double alpha, beta, delta;
 
@@ -60,12 +64,12 @@ struct Drift {
 
 // Velocity of the gradient flow, v = η F(w), written to `out`; returns F² (per site).
 // With `w_out` set it is one explicit Euler step instead: w_out = w + h v.
-template <int D, class Pot, class Real>
+template <int D, class Pot, class Real, class Extra = std::nullptr_t>
 struct FlowVelocity {
   Pot pot;
   StateShape shape;
   const Real* w;
-  const Real* extra;
+  Extra extra;
   Real eta;
   Real* out;     // v, or the new w when h != 0
   Real h;
@@ -83,13 +87,13 @@ struct FlowVelocity {
 //   k_w = π_s, k_π = −γ(t_s) π_s + F(w_s)
 //   acc ← (first ? y0 : acc) + b h k,   y_next ← y0 + a h k (skipped when a = 0).
 // Returns π_s² (the host forms b h γ μ Σ π_s² for the dissipated energy).
-template <int D, class Pot, class Real>
+template <int D, class Pot, class Real, class Extra = std::nullptr_t>
 struct DampedRK4Stage {
   Pot pot;
   StateShape shape;
   const Real* ws;
   const Real* ps;
-  const Real* extra;
+  Extra extra;
   const Real* w0;
   const Real* p0;
   Real* acc_w;
@@ -115,12 +119,12 @@ struct DampedRK4Stage {
 };
 
 // One RK4 stage of the gradient flow: k = η F(w_s). Returns F² at the stage.
-template <int D, class Pot, class Real>
+template <int D, class Pot, class Real, class Extra = std::nullptr_t>
 struct FlowRK4Stage {
   Pot pot;
   StateShape shape;
   const Real* ws;
-  const Real* extra;
+  Extra extra;
   const Real* w0;
   Real* acc;
   Real* wn;

@@ -33,11 +33,14 @@ struct Geometry {
   long sites;
 };
 
-// Coordinates of one site plus its flat index within the lattice.
+// Coordinates of one site plus its flat index within the lattice. `inner` is a hint set
+// by the CPU launcher: both ±1 neighbours along the fastest axis (D−1) lie inside the
+// lattice, so a kernel may skip that axis's edge tests (false means "not known").
 template <int D>
 struct Site {
   int c[D];
   long x;
+  bool inner = false;
 };
 
 // Index of the site `delta` steps along `axis` from s, or -1 when that lies outside a
@@ -56,6 +59,7 @@ SF_HD SF_FORCEINLINE long neighbour(const Geometry<D>& g, const Site<D>& s, int 
 template <int D>
 SF_HD SF_FORCEINLINE Site<D> shifted(const Geometry<D>& g, const Site<D>& s, int axis, int delta, long index) {
   Site<D> t = s;
+  t.inner = s.inner && axis != D - 1;
   int c = s.c[axis] + delta;
   const int n = g.n[axis];
   c %= n;
@@ -67,7 +71,7 @@ SF_HD SF_FORCEINLINE Site<D> shifted(const Geometry<D>& g, const Site<D>& s, int
 
 // (op_axis w)(s) for one field w; sets `valid` false where the operator is undefined.
 template <int D, class Real>
-SF_HD SF_FORCEINLINE Real apply_op(const Geometry<D>& g, Real inv_a, int op, int axis, const Real* w,
+SF_HD inline Real apply_op(const Geometry<D>& g, Real inv_a, int op, int axis, const Real* w,
                                    const Site<D>& s, bool& valid) {
   const Real w0 = w[s.x];
   if (op == kId) return w0;
@@ -100,7 +104,7 @@ SF_HD SF_FORCEINLINE Real apply_op(const Geometry<D>& g, Real inv_a, int op, int
 
 // (opᵀ g)(s) where g(site) is a callable returning the masked cotangent at a site.
 template <int D, class Real, class G>
-SF_HD SF_FORCEINLINE Real apply_adjoint(const Geometry<D>& g, Real inv_a, int op, int axis, const Site<D>& s,
+SF_HD inline Real apply_adjoint(const Geometry<D>& g, Real inv_a, int op, int axis, const Site<D>& s,
                                         const G& cot) {
   if (op == kId) return cot(s);
   if (op == kD) {

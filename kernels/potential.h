@@ -57,7 +57,7 @@ struct GenericPotential {
     return t.coef_field ? t.coef * t.coef_field[x] : t.coef;
   }
 
-  SF_HD Real energy(const Real* base, const Site<D>& s) const {
+  SF_HD SF_DEVICE_NOINLINE Real energy(const Real* base, const Site<D>& s) const {
     Real e = Real(0);
     for (int i = 0; i < nterms; ++i) {
       const TermDesc<Real>& t = term[i];
@@ -71,7 +71,7 @@ struct GenericPotential {
   }
 
   // g_k of term t at site s.
-  SF_HD Real cotangent(const TermDesc<Real>& t, int k, const Real* base, const Site<D>& s) const {
+  SF_HD SF_DEVICE_NOINLINE Real cotangent(const TermDesc<Real>& t, int k, const Real* base, const Site<D>& s) const {
     Real v[kMaxFactors];
     if (!factors(t, base, s, v)) return Real(0);
     Real prod = coef_at(t, s.x) * Real(t.fac[k].power) * ipow(v[k], t.fac[k].power - 1);
@@ -80,7 +80,7 @@ struct GenericPotential {
     return prod;
   }
 
-  SF_HD Real force(int field, const Real* base, const Site<D>& s) const {
+  SF_HD SF_DEVICE_NOINLINE Real force(int field, const Real* base, const Site<D>& s) const {
     Real grad = Real(0);
     for (int i = 0; i < nterms; ++i) {
       const TermDesc<Real>& t = term[i];
@@ -131,21 +131,28 @@ struct FreePotential {
     return mu_v * e;
   }
 
-  // −(μ_V/μ)[m² w + K Σ_μ d_μᵀ d_μ w + J]
+  // −(μ_V/μ)[m² w + K Σ_μ d_μᵀ d_μ w + J], with (d_μᵀ d_μ w)(s) = (g₋ − g₊)/a where
+  // g₊ = (d_μ w)(s) = (w₊ − w)/a and g₋ = (d_μ w)(s − aê_μ) = (w − w₋)/a, 0 where undefined.
+  // Straight-line code, so the CPU line loop vectorises: a missing neighbour is read at s
+  // itself, which makes its difference 0 (g₋ at any edge, g₊ at an open one), and scaled
+  // by 0 beyond a Dirichlet edge (w₊ = 0 there); the edge flags are 0/1 integers rather
+  // than branches. Along the slower axes they are constant over a line; along the fastest
+  // one the launcher's `inner` hint makes them 0.
   SF_HD SF_FORCEINLINE Real force(int field, const Real* base, const Site<D>& s) const {
     const Real* w = base + field * field_stride;
     const FreeCoefs<Real> k = c[field];
+    const Real w0 = w[s.x];
     Real dtd = Real(0);
     for (int mu = 0; mu < D; ++mu) {
-      const long m = neighbour(geo, s, mu, -1);
-      Real gm = Real(0);
-      if (m >= 0) {
-        Site<D> sm = shifted(geo, s, mu, -1, m);
-        gm = fwd(w, sm, mu);
-      }
-      dtd += (gm - fwd(w, s, mu)) * inv_a;
+      const long n = geo.n[mu], stride = geo.stride[mu];
+      const bool inner = mu == D - 1 && s.inner;
+      const long edge_p = !inner & (s.c[mu] + 1 >= n), edge_m = !inner & (s.c[mu] == 0);
+      const long wrap = stride * (geo.bc[mu] == kPeriodic ? n : 1);  // edge offset correction
+      const Real keep_p = Real(1 - edge_p * (geo.bc[mu] == kDirichlet));
+      const Real wp = keep_p * w[s.x + stride - edge_p * wrap], wm = w[s.x - stride + edge_m * wrap];
+      dtd += ((w0 - wm) * inv_a - (wp - w0) * inv_a) * inv_a;
     }
-    return -mu_v * inv_mu * (k.m2 * w[s.x] + k.K * dtd + k.J);
+    return -mu_v * inv_mu * (k.m2 * w0 + k.K * dtd + k.J);
   }
 };
 

@@ -4,6 +4,9 @@
 //                      __host__ __device__: with g++ and only the Thrust headers those
 //                      words do not exist.
 //   SF_FORCEINLINE     strong inline hint for per-site kernel math.
+//   SF_DEVICE_NOINLINE keeps a large device function out of line on the GPU (one copy per
+//                      translation unit instead of one per kernel: compile time); no-op on
+//                      the CPU, where inlining pays.
 //   Backend            the execution backends a binary may hold (cpu = Thrust OpenMP
 //                      system compiled by g++, cuda = Thrust CUDA system compiled by nvcc).
 //   backend_name()     the name printed at start-up and stored in output files.
@@ -15,7 +18,9 @@
 #if defined(__CUDACC__)
 #define SF_HD __host__ __device__
 #define SF_FORCEINLINE __forceinline__
+#define SF_DEVICE_NOINLINE __noinline__
 #else
+#define SF_DEVICE_NOINLINE
 #define SF_HD
 #define SF_FORCEINLINE inline __attribute__((always_inline))
 #endif

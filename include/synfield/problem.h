@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include <synfield/data.h>
+
 namespace synfield {
 
 enum class Boundary { periodic, open, dirichlet };
@@ -106,8 +108,28 @@ struct Output {
   std::int64_t snapshot_every = 0;  // 0: only the first and last state
 };
 
+// A network whose training cost is (part of) the potential: `[model]`.
+// Linear perceptron: one field w_o per output on the input's lattice, optional biases b_o
+// (global degrees of freedom, μ_b = 1), cost C = Σ_l Σ_o (Y_o^l − s Σ_x w_o(x) X^l(x) − b_o)²,
+// s = a^d in continuum units and 1 in network units.
+struct Model {
+  enum class Coupling { dense, factored };
+  // Which examples each replica trains on: all the same; its own bootstrap resample (and
+  // its own minibatch stream); or all examples with its own minibatch stream.
+  enum class ReplicaData { shared, bootstrap, streams };
+  bool enabled = false;
+  Dataset data;
+  bool bias = true;
+  Coupling coupling = Coupling::factored;
+  std::int64_t minibatch = 0;   // 0: every example every step
+  std::uint64_t seed = 1;       // minibatch sampler and bootstrap seed
+  ReplicaData replica_data = ReplicaData::shared;
+  double scale = 1.0;           // s
+};
+
 struct Problem {
   Lattice lattice;
+  Model model;
   Dynamics dynamics;
   std::vector<Term> terms;
   std::vector<InitialField> initial;  // one per field

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -19,6 +20,11 @@ struct Observables {
   double potential = 0.0;   // V
   double dissipated = 0.0;  // D = ∫ γ Σ μ π² dt (gradient flow: ∫ η Σ μ F² dt)
   std::vector<double> mean, rms;  // per field, over replicas and sites
+  // Models only: the training cost C (part of V), the test cost and the test predictions
+  // ([replica][example][output]); NaN / empty otherwise.
+  double loss = std::numeric_limits<double>::quiet_NaN();
+  double test_loss = std::numeric_limits<double>::quiet_NaN();
+  std::vector<double> test_predictions;
   double energy() const { return kinetic + potential; }
 };
 
@@ -40,6 +46,10 @@ class Solver {
   virtual void get_state(std::vector<float>& w, std::vector<float>& v) = 0;
   // Sets w and π (π ignored by the gradient flow); resets the dissipated energy.
   virtual void set_state(const std::vector<double>& w, const std::vector<double>& pi) = 0;
+
+  // A model's biases and their velocities, [replica][output] (empty without biases).
+  virtual void get_bias(std::vector<double>& b, std::vector<double>& v) = 0;
+  virtual void set_bias(const std::vector<double>& b, const std::vector<double>& v) = 0;
 
   // F = −(1/μ) ∂V/∂w at the current w, and V, for checks and tools.
   virtual std::vector<double> force() = 0;

@@ -1,0 +1,146 @@
+// Benchmark of the leapfrog step of the damped free field (mass + gradient), fp32 and
+// fp64, 1-D N = 2^24 and 3-D 256³, on the CPU and (when a device is present) on CUDA.
+// Each case reports the bytes it moves per second and the ratio to a STREAM triad that
+// this binary measures once at start-up (benchmarks/stream_triad.h).
+//
+// What one step moves. advance(k) runs k steps of K(h/2) D(h) K(h/2) with the closing
+// half-kick of each step merged into the opening one of the next, so it launches
+//   k   drifts  w ← w + hπ                      read w, π; write w    3 words/site
+//   k+1 kicks   π ← eπ + φF(w), Σ dissipated     read w, π; write π    3 words/site
+// i.e. 3(2k+1) words/site per advance(k), → 6 words/site per step in steady state.
+// The kick's stencil neighbours come from cache (1-D: the same lines; 3-D: the ±z planes
+// of a 256² slab, 0.25/0.5 MiB in fp32/fp64, stay in L2/L3), so w is read once per pass.
+// Both passes update in place, so there is no write-allocate traffic to add: the counted
+// bytes are the bytes the memory system moves. (The triad writes a[] without reading it,
+// so a CPU moves 4 words per element while STREAM counts 3; a memory-bound in-place pass
+// can therefore exceed 100 % of the counted triad figure by up to 4/3.)
+//
+// Counters (per benchmark; time is wall-clock, the iteration is advance(k)):
+//   bytes_per_second            6 words/site/step as counted above (3(2k+1)/k exactly),
+//                               from the best iteration, as STREAM takes its best pass
+//   ratio_to_triad              bytes_per_second / STREAM triad bytes/s of the same backend
+//   effective_bytes_per_second  4 words/site/step (read w, π; write w, π): the least any
+//                               step must move when the state does not fit in cache
+//   effective_ratio             effective_bytes_per_second / triad
+//   ns_per_site_step            best iteration time / (k · sites)
+//
+// Run: build-bench/benchmarks/bench_engine [--benchmark_filter=cpu] [--benchmark_repetitions=3]
+#include <benchmark/benchmark.h>
+
+#include <synfield/config.h>
+#include <synfield/solver.h>
+
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "stream_triad.h"
+
+namespace {
+
+using synfield::Backend;
+
+constexpr std::int64_t kStepsPerIteration = 8;  // k in advance(k)
+constexpr long kTriadElements = 1L << 25;       // 3 × 256 MiB: ≫ 32 MiB L3
+constexpr int kTriadReps = 10;
+
+// Ceilings in bytes/s, measured in main() before any benchmark (0: not measured).
+double g_triad[2] = {0.0, 0.0};  // indexed by Backend
+
+struct Case {
+  int dim;
+  bool fp32;
+};
+
+std::string config_text(const Case& c) {
+  const std::string shape = c.dim == 1 ? "[16777216]" : "[256, 256, 256]";
+  const std::string k = c.dim == 1 ? "[3]" : "[3, 1, 2]";
+  return "[lattice]\n"
+         "shape = " + shape + "\n"
+         "spacing = 0.1\n"
+         "boundary = \"periodic\"\n"
+         "[dynamics]\n"
+         "equation = \"damped\"\n"
+         "gamma = 0.5\n"
+         "integrator = \"leapfrog\"\n"
+         "dt = 0.01\n"
+         "steps = 0\n"
+         "precision = \"" + std::string(c.fp32 ? "float32" : "float64") + "\"\n"
+         "[[potential]]\nterm = \"mass\"\nfield = \"w\"\ncoefficient = 1.0\n"
+         "[[potential]]\nterm = \"gradient\"\nfield = \"w\"\ncoefficient = 1.0\n"
+         "[initial.w]\nkind = \"mode\"\nwavevector = " + k + "\namplitude = 1.0\n";
+}
+
+void leapfrog_step(benchmark::State& state, Backend backend, Case c) {
+  if (backend == Backend::cuda && synfield::cuda_device_count() == 0) {
+    state.SkipWithError(synfield::cuda_compiled() ? "no CUDA device" : "no CUDA device (built without CUDA)");
+    return;
+  }
+  const synfield::Problem problem = synfield::parse_config(config_text(c));
+  const std::unique_ptr<synfield::Solver> solver = synfield::make_solver(problem, backend);
+  const double sites = static_cast<double>(problem.lattice.sites());
+  const double word = c.fp32 ? 4.0 : 8.0;
+  const double k = static_cast<double>(kStepsPerIteration);
+
+  solver->advance(kStepsPerIteration);  // warm-up: pages touched, caches and clocks settled
+  double best = 1e300;
+  for (auto _ : state) {
+    const auto t0 = std::chrono::steady_clock::now();
+    solver->advance(kStepsPerIteration);
+    const std::chrono::duration<double> dt = std::chrono::steady_clock::now() - t0;
+    state.SetIterationTime(dt.count());
+    best = std::min(best, dt.count());
+  }
+  benchmark::DoNotOptimize(solver->time());
+
+  const double moved = 3.0 * (2.0 * k + 1.0) * sites * word;  // per advance(k)
+  const double minimal = 4.0 * k * sites * word;
+  const double triad = g_triad[static_cast<int>(backend)];
+  state.counters["bytes_per_second"] = moved / best;
+  state.counters["effective_bytes_per_second"] = minimal / best;
+  state.counters["ratio_to_triad"] = triad > 0 ? moved / best / triad : 0.0;
+  state.counters["effective_ratio"] = triad > 0 ? minimal / best / triad : 0.0;
+  state.counters["ns_per_site_step"] = 1e9 * best / (k * sites);
+  state.counters["triad_bytes_per_second"] = triad;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+
+  const synfield::bench::Triad cpu = synfield::bench::cpu_stream_triad(kTriadElements, kTriadReps);
+  g_triad[static_cast<int>(Backend::cpu)] = cpu.bytes_per_second;
+  benchmark::AddCustomContext("stream_triad_cpu_GBps", std::to_string(cpu.bytes_per_second * 1e-9));
+  benchmark::AddCustomContext("stream_triad_cpu", std::to_string(cpu.elements) + " doubles/array, " +
+                                                      std::to_string(cpu.threads) + " threads, best of " +
+                                                      std::to_string(cpu.repetitions));
+  benchmark::AddCustomContext("omp_threads", std::to_string(omp_get_max_threads()));
+#if defined(SYNFIELD_HAVE_CUDA)
+  if (synfield::cuda_device_count() > 0) {
+    const synfield::bench::Triad dev = synfield::bench::cuda_stream_triad(kTriadElements, kTriadReps);
+    g_triad[static_cast<int>(Backend::cuda)] = dev.bytes_per_second;
+    benchmark::AddCustomContext("stream_triad_cuda_GBps", std::to_string(dev.bytes_per_second * 1e-9));
+  }
+#endif
+  benchmark::AddCustomContext("steps_per_iteration", std::to_string(kStepsPerIteration));
+
+  for (Backend b : {Backend::cpu, Backend::cuda})
+    for (int dim : {1, 3})
+      for (bool fp32 : {true, false}) {
+        const std::string name = std::string("leapfrog_step/") + synfield::backend_name(b) + "/" +
+                                 (fp32 ? "fp32" : "fp64") + "/" + (dim == 1 ? "1d_2^24" : "3d_256^3");
+        benchmark::RegisterBenchmark(name.c_str(), leapfrog_step, b, Case{dim, fp32})
+            ->UseManualTime()
+            ->Unit(benchmark::kMillisecond)
+            ->Iterations(5);
+      }
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

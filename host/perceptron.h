@@ -1,0 +1,251 @@
+// The perceptron's nonlocal force on a backend: the J₂ coupling as matrix products.
+//
+// Weights W are the [output][replica][site] state read as an M×N row-major matrix
+// (row c = o·B + r, M = n_out·B); biases b are M numbers in the same order. With the
+// examples S selected for this step (all of them, a minibatch, or each replica's own):
+//   residual  R = Y_S − s X_S Wᵀ − b              (P_S × M)
+//   force     F = −(1/μ) ∂C/∂W = (2s/μ) Rᵀ X_S      (M × N)
+//   bias      F_b = −∂C/∂b = 2 Σ_l R_l              (μ_b = 1)
+// Representations:
+//   factored   the two GEMMs above, O(N·P) a column;
+//   dense      J₂ = s² XᵀX stored (N²), F = −(1/μ)(2 W J₂ + J₁ + 2s b ⊗ Σ_l X^l), one GEMM;
+//   replicas   each replica its own examples (bootstrap resample and/or its own
+//              minibatch stream): strided-batched GEMMs over the replicas.
+#pragma once
+
+#include <synfield/data.h>
+#include <synfield/problem.h>
+
+#include <thrust/copy.h>
+
+#include <cstdint>
+#include <numeric>
+#include <vector>
+
+#include "../kernels/model.h"
+#include "device_blas.h"
+#include "launch.h"
+#include "perceptron_rows.h"
+
+namespace synfield {
+
+template <class Sys, class Real>
+class Perceptron {
+  template <class T>
+  using vec = typename Sys::template vector<T>;
+  using Trans = blas::Trans;
+
+ public:
+  Perceptron(const Model& m, int replicas, double mu)
+      : N_(m.data.features()),
+        P_(m.data.samples()),
+        Pt_(m.data.test_samples()),
+        O_(m.data.outputs),
+        B_(replicas),
+        M_(static_cast<long>(O_) * B_),
+        s_(m.scale),
+        inv_mu_(1.0 / mu),
+        bias_(m.bias),
+        dense_(m.coupling == Model::Coupling::dense),
+        per_replica_(m.replica_data != Model::ReplicaData::shared),
+        batch_(m.minibatch > 0 && m.minibatch < m.data.samples() ? m.minibatch : 0),
+        X_(to_dev(m.data.X)),
+        Y_(to_dev(m.data.Y)),
+        Xt_(to_dev(m.data.X_test)),
+        Yt_(to_dev(m.data.Y_test)),
+        rows_of_(training_rows(m, replicas)),
+        test_targets_(m.data.Y_test) {
+    rows_dev_.resize(per_replica_ ? B_ * P_ : P_);
+    R_.resize(std::max<long>(P_, Pt_) * M_);
+    ones_.assign(std::max<long>(P_, Pt_), Real(1));
+    bdev_.resize(M_);
+    fbdev_.resize(M_);
+    if (batch_ > 0) {
+      if (per_replica_)
+        for (int r = 0; r < B_; ++r) samplers_.emplace_back(P_, batch_, m.seed + 1 + r);
+      else
+        samplers_.emplace_back(P_, batch_, m.seed);
+    }
+    if (per_replica_) Xsel_.resize(B_ * P_ * N_);
+    else if (batch_ > 0) Xsel_.resize(batch_ * N_);
+    if (dense_) build_dense(m);
+  }
+
+  long columns() const { return M_; }
+
+  // F (M×N) and fb (M) for the examples of step `step`.
+  void force(const Real* W, const std::vector<double>& b, Real* F, std::vector<double>& fb, std::int64_t step) {
+    upload_bias(b);
+    fb.assign(M_, 0.0);
+    if (dense_) {
+      dense_force(W, b, F, fb);
+      return;
+    }
+    const long m = select(step);
+    residual(W, m, Xs_);
+    if (per_replica_) {
+      gemm_.gemm_batched(Trans::yes, Trans::no, O_, N_, m, Real(2 * s_ * inv_mu_), raw(R_), O_, m * O_, Xs_, N_,
+                         m * N_, Real(0), F, static_cast<long>(B_) * N_, N_, B_);
+    } else {
+      gemm_.gemm(Trans::yes, Trans::no, M_, N_, m, Real(2 * s_ * inv_mu_), raw(R_), M_, Xs_, N_, Real(0), F, N_);
+    }
+    if (bias_) bias_force(m, fb);
+  }
+
+  // Σ over replicas of the cost C on each replica's full training rows.
+  double loss(const Real* W, const std::vector<double>& b) {
+    upload_bias(b);
+    const long m = select_all();
+    residual(W, m, Xs_);
+    return reduce_elements<Sys>(m * M_, kernels::SquareAt<Real>{raw(R_)});
+  }
+
+  // Σ over replicas of the test cost; predictions as [B][P_test][n_out] when asked.
+  double test_loss(const Real* W, const std::vector<double>& b, std::vector<double>* pred) {
+    if (Pt_ == 0) return 0.0;
+    upload_bias(b);
+    for_each_element<Sys>(Pt_ * M_, kernels::ResidualInit<Real>{raw(R_), raw(Yt_), nullptr, raw(bdev_), O_, B_, M_});
+    gemm_.gemm(Trans::no, Trans::yes, Pt_, M_, N_, Real(-s_), raw(Xt_), N_, W, N_, Real(1), raw(R_), M_);
+    const double c = reduce_elements<Sys>(Pt_ * M_, kernels::SquareAt<Real>{raw(R_)});
+    if (pred) {
+      std::vector<Real> r(Pt_ * M_);
+      thrust::copy(R_.begin(), R_.begin() + Pt_ * M_, r.begin());
+      const std::vector<double>& yt = test_targets_;
+      pred->assign(Pt_ * M_, 0.0);
+      for (int rep = 0; rep < B_; ++rep)
+        for (long l = 0; l < Pt_; ++l)
+          for (int o = 0; o < O_; ++o)
+            (*pred)[(rep * Pt_ + l) * O_ + o] = yt[l * O_ + o] - r[l * M_ + o * B_ + rep];
+    }
+    return c;
+  }
+
+ private:
+  static vec<Real> to_dev(const std::vector<double>& h) {
+    std::vector<Real> r(h.begin(), h.end());
+    vec<Real> d(r.size());
+    thrust::copy(r.begin(), r.end(), d.begin());
+    return d;
+  }
+  static Real* raw(vec<Real>& v) { return thrust::raw_pointer_cast(v.data()); }
+
+  void upload_bias(const std::vector<double>& b) {
+    std::vector<Real> h(M_, Real(0));
+    if (bias_)
+      for (long c = 0; c < M_; ++c) h[c] = Real(b[c]);
+    thrust::copy(h.begin(), h.end(), bdev_.begin());
+  }
+
+  void upload_rows(const std::vector<long>& rows) { thrust::copy(rows.begin(), rows.end(), rows_dev_.begin()); }
+
+  // Chooses this step's examples; sets Xs_ and the device row list; returns examples per replica.
+  long select(std::int64_t step) {
+    if (batch_ == 0) return select_all();
+    std::vector<long> rows;
+    if (per_replica_) {
+      for (int r = 0; r < B_; ++r)
+        for (std::int64_t j : samplers_[r].batch(step)) rows.push_back(rows_of_[r][j]);
+    } else {
+      for (std::int64_t j : samplers_[0].batch(step)) rows.push_back(j);
+    }
+    gather(rows);
+    return static_cast<long>(rows.size()) / (per_replica_ ? B_ : 1);
+  }
+
+  long select_all() {
+    if (!per_replica_) {
+      Xs_ = raw(X_);
+      rows_live_ = false;
+      return P_;
+    }
+    if (all_gathered_) return P_;
+    std::vector<long> rows;
+    for (int r = 0; r < B_; ++r) rows.insert(rows.end(), rows_of_[r].begin(), rows_of_[r].end());
+    gather(rows);
+    all_gathered_ = true;
+    return P_;
+  }
+
+  void gather(const std::vector<long>& rows) {
+    upload_rows(rows);
+    for_each_element<Sys>(static_cast<long>(rows.size()) * N_,
+                          kernels::GatherRows<Real>{raw(Xsel_), raw(X_), thrust::raw_pointer_cast(rows_dev_.data()), N_});
+    Xs_ = raw(Xsel_);
+    rows_live_ = true;
+    all_gathered_ = false;
+  }
+
+  // R = Y_S − b − s X_S Wᵀ for m examples per replica.
+  void residual(const Real* W, long m, const Real* Xs) {
+    const long* rows = rows_live_ ? thrust::raw_pointer_cast(rows_dev_.data()) : nullptr;
+    if (per_replica_) {
+      for_each_element<Sys>(B_ * m * O_, kernels::ReplicaResidualInit<Real>{raw(R_), raw(Y_), rows, raw(bdev_), O_,
+                                                                            B_, m});
+      gemm_.gemm_batched(Trans::no, Trans::yes, m, O_, N_, Real(-s_), Xs, N_, m * N_, W, static_cast<long>(B_) * N_,
+                         N_, Real(1), raw(R_), O_, m * O_, B_);
+    } else {
+      for_each_element<Sys>(m * M_, kernels::ResidualInit<Real>{raw(R_), raw(Y_), rows, raw(bdev_), O_, B_, M_});
+      gemm_.gemm(Trans::no, Trans::yes, m, M_, N_, Real(-s_), Xs, N_, W, N_, Real(1), raw(R_), M_);
+    }
+  }
+
+  // F_b = 2 Σ_l R_l, as one product with a vector of ones.
+  void bias_force(long m, std::vector<double>& fb) {
+    std::vector<Real> h(M_);
+    if (per_replica_) {
+      gemm_.gemm_batched(Trans::yes, Trans::no, O_, 1, m, Real(2), raw(R_), O_, m * O_, raw(ones_), 1, 0, Real(0),
+                         raw(fbdev_), 1, O_, B_);
+      thrust::copy(fbdev_.begin(), fbdev_.end(), h.begin());
+      for (int r = 0; r < B_; ++r)
+        for (int o = 0; o < O_; ++o) fb[o * B_ + r] = h[r * O_ + o];
+    } else {
+      gemm_.gemm(Trans::yes, Trans::no, M_, 1, m, Real(2), raw(R_), M_, raw(ones_), 1, Real(0), raw(fbdev_), 1);
+      thrust::copy(fbdev_.begin(), fbdev_.end(), h.begin());
+      for (long c = 0; c < M_; ++c) fb[c] = h[c];
+    }
+  }
+
+  void build_dense(const Model& m) {
+    // J₂ = s² XᵀX, J₁ = −2s XᵀY (n_out × N), Σ_l X^l, Σ_l Y^l
+    J2_.resize(N_ * N_);
+    gemm_.gemm(Trans::yes, Trans::no, N_, N_, P_, Real(s_ * s_), raw(X_), N_, raw(X_), N_, Real(0), raw(J2_), N_);
+    J1_.resize(O_ * N_);
+    gemm_.gemm(Trans::yes, Trans::no, O_, N_, P_, Real(-2 * s_), raw(Y_), O_, raw(X_), N_, Real(0), raw(J1_), N_);
+    colsum_.resize(N_);
+    gemm_.gemm(Trans::yes, Trans::no, N_, 1, P_, Real(1), raw(X_), N_, raw(ones_), 1, Real(0), raw(colsum_), 1);
+    ysum_.assign(O_, 0.0);
+    for (long l = 0; l < P_; ++l)
+      for (int o = 0; o < O_; ++o) ysum_[o] += m.data.Y[l * O_ + o];
+  }
+
+  void dense_force(const Real* W, const std::vector<double>& b, Real* F, std::vector<double>& fb) {
+    gemm_.gemm(Trans::no, Trans::no, M_, N_, N_, Real(-2 * inv_mu_), W, N_, raw(J2_), N_, Real(0), F, N_);
+    for_each_element<Sys>(M_ * N_, kernels::DenseLinearForce<Real>{F, raw(J1_), raw(colsum_), raw(bdev_), N_, B_,
+                                                                   Real(inv_mu_), Real(2 * s_)});
+    if (!bias_) return;
+    // F_b = 2 (Σ_l Y_o − s (Σ_l X^l)·w_c − P b_c)
+    gemm_.gemm(Trans::no, Trans::no, M_, 1, N_, Real(1), W, N_, raw(colsum_), 1, Real(0), raw(fbdev_), 1);
+    std::vector<Real> xw(M_);
+    thrust::copy(fbdev_.begin(), fbdev_.end(), xw.begin());
+    for (long c = 0; c < M_; ++c) fb[c] = 2.0 * (ysum_[c / B_] - s_ * xw[c] - static_cast<double>(P_) * b[c]);
+  }
+
+  long N_, P_, Pt_;
+  int O_, B_;
+  long M_;
+  double s_, inv_mu_;
+  bool bias_, dense_, per_replica_;
+  long batch_;
+  vec<Real> X_, Y_, Xt_, Yt_;
+  std::vector<std::vector<std::int64_t>> rows_of_;
+  std::vector<MinibatchSampler> samplers_;
+  vec<Real> R_, ones_, bdev_, fbdev_, Xsel_, J2_, J1_, colsum_;
+  vec<long> rows_dev_;
+  std::vector<double> ysum_, test_targets_;
+  const Real* Xs_ = nullptr;
+  bool rows_live_ = false;     // residuals read Y through rows_dev_
+  bool all_gathered_ = false;  // Xsel_ holds every replica's full training rows
+  DeviceGemm gemm_;
+};
+
+}  // namespace synfield
