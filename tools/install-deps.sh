@@ -10,4 +10,4 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   build-essential cmake pkg-config \
   libthrust-dev libcub-dev libhdf5-dev libopenblas-dev liblapacke-dev \
   libtomlplusplus-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev \
-  python3 python3-numpy python3-h5py >/dev/null
+  python3 python3-numpy python3-h5py python3-matplotlib >/dev/null
