@@ -54,24 +54,38 @@ void scale_only(long m, long n, Real beta, Real* C, long ldc) {
 
 }  // namespace
 
-void gemm(Trans ta, Trans tb, long m, long n, long k, double alpha, const double* A, long lda, const double* B,
-          long ldb, double beta, double* C, long ldc) {
+namespace {
+
+void cblas_gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, blasint m, blasint n, blasint k, double alpha,
+                const double* A, blasint lda, const double* B, blasint ldb, double beta, double* C, blasint ldc) {
+  cblas_dgemm(CblasRowMajor, ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+void cblas_gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, blasint m, blasint n, blasint k, float alpha,
+                const float* A, blasint lda, const float* B, blasint ldb, float beta, float* C, blasint ldc) {
+  cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+template <class Real>
+void checked_gemm(Trans ta, Trans tb, long m, long n, long k, Real alpha, const Real* A, long lda, const Real* B,
+                  long ldb, Real beta, Real* C, long ldc) {
   check_gemm(ta, tb, m, n, k, lda, ldb, ldc);
   if (m == 0 || n == 0) return;
   if (k == 0) return scale_only(m, n, beta, C, ldc);
-  cblas_dgemm(CblasRowMajor, cblas_trans(ta), cblas_trans(tb), static_cast<blasint>(m), static_cast<blasint>(n),
-              static_cast<blasint>(k), alpha, A, static_cast<blasint>(lda), B, static_cast<blasint>(ldb), beta, C,
-              static_cast<blasint>(ldc));
+  cblas_gemm(cblas_trans(ta), cblas_trans(tb), static_cast<blasint>(m), static_cast<blasint>(n),
+             static_cast<blasint>(k), alpha, A, static_cast<blasint>(lda), B, static_cast<blasint>(ldb), beta, C,
+             static_cast<blasint>(ldc));
+}
+
+}  // namespace
+
+void gemm(Trans ta, Trans tb, long m, long n, long k, double alpha, const double* A, long lda, const double* B,
+          long ldb, double beta, double* C, long ldc) {
+  checked_gemm(ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 void gemm(Trans ta, Trans tb, long m, long n, long k, float alpha, const float* A, long lda, const float* B,
           long ldb, float beta, float* C, long ldc) {
-  check_gemm(ta, tb, m, n, k, lda, ldb, ldc);
-  if (m == 0 || n == 0) return;
-  if (k == 0) return scale_only(m, n, beta, C, ldc);
-  cblas_sgemm(CblasRowMajor, cblas_trans(ta), cblas_trans(tb), static_cast<blasint>(m), static_cast<blasint>(n),
-              static_cast<blasint>(k), alpha, A, static_cast<blasint>(lda), B, static_cast<blasint>(ldb), beta, C,
-              static_cast<blasint>(ldc));
+  checked_gemm(ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 std::vector<double> lstsq(const std::vector<double>& A, long m, long n, const std::vector<double>& b, long nrhs) {

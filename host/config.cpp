@@ -848,9 +848,14 @@ void read_model(Section s, Section top, toml::table& root, Problem& p, const std
   }
   std::vector<int> lat_shape(lat.shape.begin(), lat.shape.begin() + lat.dim);
   if (lat_shape != m.data.shape) {
-    std::string ds;
-    for (std::size_t i = 0; i < m.data.shape.size(); ++i) ds += (i ? ", " : "") + std::to_string(m.data.shape[i]);
-    throw ConfigError("[lattice].shape: the data's inputs have shape [" + ds + "]; the lattice must match");
+    auto text = [](const std::vector<int>& v) {
+      std::string t;
+      for (std::size_t i = 0; i < v.size(); ++i) t += (i ? ", " : "") + std::to_string(v[i]);
+      return "[" + t + "]";
+    };
+    throw ConfigError("[lattice].shape = " + text(lat_shape) + ": the data" +
+                      (from_file ? " ([model].data = " + s.string("data") + ")" : "") + " has inputs of shape " +
+                      text(m.data.shape) + "; the lattice must match (or leave shape out to take the data's)");
   }
   if (lat.fields.empty()) {
     toml::array names;

@@ -3,6 +3,7 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -11,6 +12,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "gd.h"
+#include "initial.h"
 #include "output.h"
 
 namespace synfield {
@@ -26,6 +29,57 @@ void write_snapshot(Solver& s, RunWriter& out) {
 }
 
 }  // namespace
+
+void run_gd(const Problem& p, const std::string& output, bool quiet) {
+  if (!p.model.enabled) throw std::runtime_error("synfield gd needs a [model] in the config");
+  if (!p.terms.empty())
+    throw std::runtime_error("synfield gd trains the bare network: the config's [[potential]] terms have no "
+                             "gradient-descent counterpart");
+  if (p.model.replica_data != Model::ReplicaData::shared)
+    throw std::runtime_error("synfield gd trains every replica on the same examples ([model].replica_data = "
+                             "\"shared\")");
+  const Dynamics& d = p.dynamics;
+  GdOptions opt;
+  if (d.equation == Equation::gradient_flow && d.integrator == Integrator::euler) {
+    match_gradient_flow(opt, d.dt, d.eta, p.lattice.mu());
+  } else if (d.equation == Equation::damped && d.integrator == Integrator::leapfrog &&
+             d.damping.kind == Damping::Kind::constant) {
+    match_damped_leapfrog(opt, d.dt, d.damping.gamma, p.lattice.mu());
+  } else {
+    throw std::runtime_error(std::string("synfield gd has no counterpart of ") + to_string(d.equation) + " with " +
+                             to_string(d.integrator) +
+                             (d.damping.kind == Damping::Kind::expansion ? " and a time-dependent γ" : "") +
+                             ": use gradient_flow + euler (plain GD) or damped + leapfrog with constant friction "
+                             "(heavy-ball momentum)");
+  }
+  opt.steps = d.steps;
+  // as the field solver (host/perceptron.h): a minibatch of P or more is every example
+  opt.minibatch = p.model.minibatch < p.model.data.samples() ? p.model.minibatch : 0;
+  opt.seed = p.model.seed;
+  opt.bias = p.model.bias;
+  opt.scale = p.model.scale;
+  opt.replicas = p.lattice.replicas;
+  std::vector<double> pi;
+  initial_state(p, opt.W0, pi);
+  // heavy ball starts from rest (v₋₁ = 0 ⇔ π₀ = 0): an initial velocity has no counterpart
+  if (d.equation == Equation::damped && std::any_of(pi.begin(), pi.end(), [](double v) { return v != 0.0; }))
+    throw std::runtime_error("synfield gd starts the heavy ball from rest: the config's [initial.<field>].velocity "
+                             "must be zero");
+  opt.observe_every = p.output.observe_every;
+  opt.snapshot_every = p.output.snapshot_every;
+  opt.output = output;
+  if (!quiet)
+    std::fprintf(stderr, "synfield %s | gd reference (CPU BLAS) | lr %.6g, momentum %.6g, first lr %.6g | %lld steps\n",
+                 SYNFIELD_VERSION, opt.lr, opt.momentum, opt.first_lr.value_or(opt.lr),
+                 static_cast<long long>(opt.steps));
+  const auto t0 = std::chrono::steady_clock::now();
+  const GdResult r = train_gd(p.model.data, opt);
+  const double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (!quiet)
+    std::fprintf(stderr, "  done: %lld steps in %.3f s (%.4g steps/s); loss = %.10g -> %s\n",
+                 static_cast<long long>(opt.steps), sec, sec > 0 ? opt.steps / sec : 0.0,
+                 r.loss.empty() ? 0.0 : r.loss.back(), output.c_str());
+}
 
 std::string describe(const Problem& p) {
   const Lattice& l = p.lattice;

@@ -84,10 +84,16 @@ TEST_P(EnergyBalance, ResidualShrinksAtIntegratorOrder) {
       worst = std::max(worst, std::fabs(o.energy() + o.dissipated - E0) / E0);
       EXPECT_GE(o.dissipated, D_prev) << "dissipated energy decreased at t = " << o.time;
       D_prev = o.dissipated;
-      if (c.law == "none") EXPECT_EQ(o.dissipated, 0.0) << "γ = 0 dissipates nothing";
-      if (c.law == "flow") EXPECT_EQ(o.kinetic, 0.0);
+      if (c.law == "none") {
+        EXPECT_EQ(o.dissipated, 0.0) << "γ = 0 dissipates nothing";
+      }
+      if (c.law == "flow") {
+        EXPECT_EQ(o.kinetic, 0.0);
+      }
     }
-    if (c.law != "none") EXPECT_GT(D_prev, 0.05 * E0) << "too little dissipation for a meaningful balance";
+    if (c.law != "none") {
+      EXPECT_GT(D_prev, 0.05 * E0) << "too little dissipation for a meaningful balance";
+    }
     residual.push_back(worst);
     log << "\n  dt " << dt << ": max |E + D − E0|/E0 = " << worst << " (D(T)/E0 = " << D_prev / E0 << ")";
   }
