@@ -48,7 +48,9 @@ std::string format_double(double v) {
   return s;
 }
 
-std::string quote(const std::string& s) {
+}  // namespace
+
+std::string toml_quote(const std::string& s) {
   std::string out = "\"";
   for (unsigned char c : s) {
     switch (c) {
@@ -70,17 +72,19 @@ std::string quote(const std::string& s) {
   return out + "\"";
 }
 
+namespace {
+
 std::string toml_key(const std::string& k) {
   const bool bare = !k.empty() && std::all_of(k.begin(), k.end(), [](unsigned char c) {
     return std::isalnum(c) || c == '_' || c == '-';
   });
-  return bare ? k : quote(k);
+  return bare ? k : toml_quote(k);
 }
 
 // One value in inline form: used for messages and for the resolved config.
 void emit_inline(std::ostream& os, const toml::node& n) {
   if (auto* s = n.as_string()) {
-    os << quote(s->get());
+    os << toml_quote(s->get());
   } else if (auto* d = n.as_floating_point()) {
     os << format_double(d->get());
   } else if (auto* i = n.as_integer()) {

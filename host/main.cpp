@@ -32,24 +32,6 @@ void print_version() {
   }
 }
 
-// A TOML basic string holding `s` exactly.
-std::string toml_string(const std::string& s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20 || c == 0x7f) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out + "\"";
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -132,7 +114,7 @@ int main(int argc, char** argv) {
     }
     if (threads > 0) omp_set_num_threads(threads);
     // -o is an override of [output].file, so the config stored in the output names it
-    if (!output.empty()) sets.push_back("output.file=" + toml_string(output));
+    if (!output.empty()) sets.push_back("output.file=" + synfield::toml_quote(output));
     const synfield::Problem p = synfield::load_config(config, sets);
     synfield::RunOptions opt;
     opt.output = p.output.file;

@@ -17,6 +17,9 @@ struct ConfigError : std::runtime_error {
 // `overrides` are "dotted.key=value" strings (the CLI's --set); the value is read as
 // TOML, or as a plain string when it does not parse. Relative data paths in the config
 // are resolved against the config file's folder.
+// `s` as a TOML basic string (quoted and escaped), e.g. for a --set value.
+std::string toml_quote(const std::string& s);
+
 Problem load_config(const std::string& path, const std::vector<std::string>& overrides = {});
 Problem parse_config(const std::string& text, const std::vector<std::string>& overrides = {},
                      const std::string& base_dir = ".");
