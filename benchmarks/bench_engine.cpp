@@ -1,5 +1,6 @@
-// Benchmark of the leapfrog step of the damped free field (mass + gradient), fp32 and
-// fp64, 1-D N = 2^24 and 3-D 256³, on the CPU and (when a device is present) on CUDA.
+// Benchmark of the leapfrog step of the damped free field (mass + gradient, periodic,
+// γ = 0.5, so every kick also sums the energy it dissipates), fp32 and fp64, 1-D
+// N = 2^24 and 3-D 256³, on the CPU and (when a device is present) on CUDA.
 // Each case reports the bytes it moves per second and the ratio to a STREAM triad that
 // this binary measures once at start-up (benchmarks/stream_triad.h).
 //
@@ -24,7 +25,11 @@
 //   effective_ratio             effective_bytes_per_second / triad
 //   ns_per_site_step            best iteration time / (k · sites)
 //
-// Run: build-bench/benchmarks/bench_engine [--benchmark_filter=cpu] [--benchmark_repetitions=3]
+// The context records the CPU's vector instruction set the engine's line walker and the
+// triad run with (both are built for baseline x86-64 and for AVX2, picked at load time).
+//
+// Run: build-bench/benchmarks/bench_engine [--benchmark_filter=cpu]; on a shared machine
+// benchmarks/best_of.py BINARY RUNS [...] keeps the best of several runs.
 #include <benchmark/benchmark.h>
 
 #include <synfield/config.h>
@@ -121,6 +126,9 @@ int main(int argc, char** argv) {
                                                       std::to_string(cpu.threads) + " threads, best of " +
                                                       std::to_string(cpu.repetitions));
   benchmark::AddCustomContext("omp_threads", std::to_string(omp_get_max_threads()));
+#if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__)  // as SF_CPU_CLONES, host/launch.h
+  benchmark::AddCustomContext("cpu_simd", __builtin_cpu_supports("avx2") ? "avx2" : "sse2");
+#endif
 #if defined(SYNFIELD_HAVE_CUDA)
   if (synfield::cuda_device_count() > 0) {
     const synfield::bench::Triad dev = synfield::bench::cuda_stream_triad(kTriadElements, kTriadReps);

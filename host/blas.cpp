@@ -76,7 +76,45 @@ void checked_gemm(Trans ta, Trans tb, long m, long n, long k, Real alpha, const 
              static_cast<blasint>(ldc));
 }
 
+void cblas_gemv(CBLAS_TRANSPOSE ta, blasint m, blasint n, double alpha, const double* A, blasint lda, const double* x,
+                blasint incx, double beta, double* y, blasint incy) {
+  cblas_dgemv(CblasRowMajor, ta, m, n, alpha, A, lda, x, incx, beta, y, incy);
+}
+void cblas_gemv(CBLAS_TRANSPOSE ta, blasint m, blasint n, float alpha, const float* A, blasint lda, const float* x,
+                blasint incx, float beta, float* y, blasint incy) {
+  cblas_sgemv(CblasRowMajor, ta, m, n, alpha, A, lda, x, incx, beta, y, incy);
+}
+
+template <class Real>
+void checked_gemv(Trans ta, long m, long n, Real alpha, const Real* A, long lda, const Real* x, long incx, Real beta,
+                  Real* y, long incy) {
+  narrow<blasint>(m, "m", "blas::gemv");
+  narrow<blasint>(n, "n", "blas::gemv");
+  check_ld(lda, n, "lda");
+  narrow<blasint>(lda, "lda", "blas::gemv");
+  if (incx < 1 || incy < 1)
+    throw std::invalid_argument("blas::gemv: incx = " + std::to_string(incx) + ", incy = " + std::to_string(incy) +
+                                " must be positive");
+  narrow<blasint>(incx, "incx", "blas::gemv");
+  narrow<blasint>(incy, "incy", "blas::gemv");
+  const long rows = ta == Trans::no ? m : n, cols = ta == Trans::no ? n : m;  // of op(A)
+  if (rows == 0) return;
+  if (cols == 0) return scale_only(rows, 1, beta, y, incy);
+  cblas_gemv(cblas_trans(ta), static_cast<blasint>(m), static_cast<blasint>(n), alpha, A, static_cast<blasint>(lda),
+             x, static_cast<blasint>(incx), beta, y, static_cast<blasint>(incy));
+}
+
 }  // namespace
+
+void gemv(Trans ta, long m, long n, double alpha, const double* A, long lda, const double* x, long incx, double beta,
+          double* y, long incy) {
+  checked_gemv(ta, m, n, alpha, A, lda, x, incx, beta, y, incy);
+}
+
+void gemv(Trans ta, long m, long n, float alpha, const float* A, long lda, const float* x, long incx, float beta,
+          float* y, long incy) {
+  checked_gemv(ta, m, n, alpha, A, lda, x, incx, beta, y, incy);
+}
 
 void gemm(Trans ta, Trans tb, long m, long n, long k, double alpha, const double* A, long lda, const double* B,
           long ldb, double beta, double* C, long ldc) {

@@ -22,7 +22,37 @@
 #include "launch.h"
 #include "perceptron.h"
 
+#if defined(_OPENMP) && !defined(SYNFIELD_CUDA_TU)
+#include <omp.h>
+#endif
+
 namespace synfield {
+
+// Runs the enclosing scope's OpenMP launches on the calling thread when `on` (the CPU
+// backend's launches are OpenMP parallel regions; elsewhere this does nothing).
+class SingleThreadScope {
+ public:
+  explicit SingleThreadScope(bool on) {
+#if defined(_OPENMP) && !defined(SYNFIELD_CUDA_TU)
+    if (on) {
+      saved_ = omp_get_max_threads();
+      omp_set_num_threads(1);
+    }
+#else
+    (void)on;
+#endif
+  }
+  ~SingleThreadScope() {
+#if defined(_OPENMP) && !defined(SYNFIELD_CUDA_TU)
+    if (saved_ > 0) omp_set_num_threads(saved_);
+#endif
+  }
+  SingleThreadScope(const SingleThreadScope&) = delete;
+  SingleThreadScope& operator=(const SingleThreadScope&) = delete;
+
+ private:
+  int saved_ = 0;
+};
 
 template <class Sys, class Real>
 class Engine final : public Solver {
@@ -54,6 +84,7 @@ class Engine final : public Solver {
       model_ = std::make_unique<Perceptron<Sys, Real>>(p.model, B_, mu_);
       nl_.resize(total_);
       if (p.model.bias) b_.assign(rows_, 0.0), pb_.assign(rows_, 0.0);
+      serial_sites_ = Sys::backend == Backend::cpu && total_ <= kSerialSites;
     }
     for (const Term& t : p.terms) {
       coef_fields_.emplace_back();
@@ -289,6 +320,7 @@ class Engine final : public Solver {
   void with_nonlocal(const Real* W, const std::vector<double>& b, Fn&& fn) {
     if (model_) {
       model_->force(W, b, raw(nl_), fb_, step_);
+      const SingleThreadScope serial(serial_sites_);
       fn(static_cast<const Real*>(raw(nl_)));
     } else {
       fn(nullptr);
@@ -304,7 +336,10 @@ class Engine final : public Solver {
         constexpr int D = decltype(geo)::dim;
         const kernels::Kick<D, decltype(pot), Real, decltype(extra)> op{
             pot, shape(), raw(w_), raw(pi_), extra, Real(k.e), Real(k.phi), k.alpha, k.beta, k.delta};
-        D_ += mu_ * reduce_sites<Sys, D>(geo, rows_, op);
+        if (k.alpha == 0.0 && k.beta == 0.0 && k.delta == 0.0)  // γ = 0: nothing to sum
+          for_each_site<Sys, D>(geo, rows_, op);
+        else
+          D_ += mu_ * reduce_sites<Sys, D>(geo, rows_, op);
       });
     });
     for (std::size_t c = 0; c < pb_.size(); ++c) {
@@ -314,7 +349,10 @@ class Engine final : public Solver {
   }
 
   void drift(double h) {
-    for_each_element<Sys>(total_, kernels::Drift<Real>{raw(w_), raw(pi_), Real(h)});
+    {
+      const SingleThreadScope serial(serial_sites_);
+      for_each_element<Sys>(total_, kernels::Drift<Real>{raw(w_), raw(pi_), Real(h)});
+    }
     for (std::size_t c = 0; c < b_.size(); ++c) b_[c] += h * pb_[c];
     t_ += h;
   }
@@ -448,6 +486,12 @@ class Engine final : public Solver {
   std::vector<vec<Real>> coef_fields_;
   bool free_ = false;
   std::unique_ptr<Perceptron<Sys, Real>> model_;
+  // With a model on the CPU and at most kSerialSites weights, the per-site launches of a
+  // step run on the calling thread: they take microseconds next to the force's BLAS calls,
+  // while an OpenMP region's workers go on spinning after it (libgomp: ~3 ms by default)
+  // and take a core from the BLAS threads of the next force evaluation.
+  static constexpr long kSerialSites = 1L << 18;
+  bool serial_sites_ = false;
   vec<Real> nl_;                       // the model's force on the weights
   std::vector<double> b_, pb_, fb_;    // biases, their momenta and force (c = o·B + r)
   double t_;

@@ -5,13 +5,15 @@
 //   reduce_elements(n, f)    Σ f(i) in double
 //   for_each_site(g, rows, f) / reduce_sites(g, rows, f)
 //                            f(row, Site) for every row (a (field, replica) pair or a
-//                            replica) and lattice site; the reduction is Σ in double.
-// On the CPU the site launch walks segments of the fastest axis so the coordinates are
-// incremented, not divided out, and long 1-D lines still split across threads; the inner
-// sites of a segment run as one `omp simd` loop with the Site::inner hint, so per-site
-// kernels must not read what another site of the same launch writes (they already may
-// not: sites run in parallel). On the GPU each thread decodes its own element so
-// neighbouring threads touch neighbouring memory.
+//                            replica) and lattice site; the reduction is Σ in double,
+//                            for_each_site drops any per-site value (dead code then).
+// On the CPU the site launch walks lines of the fastest axis (runs of short lines, or
+// segments of long ones, so long 1-D lines still split across threads) and increments the
+// coordinates instead of dividing them out; the inner sites of a line run as one
+// `omp simd` loop with the Site::inner hint, so per-site kernels must not read what
+// another site of the same launch writes (they already may not: sites run in parallel).
+// On the GPU each thread decodes its own element so neighbouring threads touch
+// neighbouring memory.
 #pragma once
 
 #include <thrust/execution_policy.h>
@@ -55,14 +57,22 @@ using System = OmpSystem;
 
 namespace launch_detail {
 
-// `#pragma omp simd [reduction(+ : acc)]` where OpenMP is on (the CPU translation units).
+// `#pragma omp simd` where OpenMP is on (the CPU translation units).
 #if defined(_OPENMP) && !defined(__CUDA_ARCH__)
 #define SF_LAUNCH_PRAGMA(x) _Pragma(#x)
 #define SF_SIMD SF_LAUNCH_PRAGMA(omp simd)
-#define SF_SIMD_SUM(acc) SF_LAUNCH_PRAGMA(omp simd reduction(+ : acc))
 #else
 #define SF_SIMD
-#define SF_SIMD_SUM(acc)
+#endif
+
+// The CPU build targets baseline x86-64 (SSE2) so that its binaries run anywhere; the line
+// walker, where the site kernels are inlined and vectorised, is also compiled for AVX2
+// and the loader picks the version the machine supports (function multiversioning). AVX2
+// without FMA: no contraction of a·b + c, so both versions round identically.
+#if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__) && !defined(__CUDACC__)
+#define SF_CPU_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define SF_CPU_CLONES
 #endif
 
 constexpr long kSegment = 2048;  // CPU: sites of the fastest axis per work item
@@ -78,34 +88,58 @@ SF_HD SF_FORCEINLINE Acc call_site(const F& f, long row, const S& s) {
   }
 }
 
-// CPU work item: one segment of one line along the fastest axis. The sites whose ±1
+// CPU work item: a run of whole lines along the fastest axis, about kSegment sites, or
+// one kSegment-long segment of a line when lines are longer. The sites whose ±1
 // neighbours along that axis lie inside the lattice carry the `inner` hint and run as one
-// SIMD loop (sites are independent, so their order, and that of the sum, is free); the
+// SIMD loop (sites are independent, so their order, and that of the sum, is free); a
 // line's first and last sites run on their own.
 template <int D, class F, class Acc>
 struct LineWalker {
   kernels::Geometry<D> g;
   F f;
-  long segs_per_line;
-  SF_HD Acc operator()(long item) const {
-    const long line = item / segs_per_line;
+  long segs_per_line;   // > 1 only for lines longer than kSegment
+  long lines_per_item;  // > 1 only for lines shorter than kSegment / 2
+  long items_per_row;
+
+  static LineWalker make(const kernels::Geometry<D>& g, const F& f) {
+    const long n_last = g.n[D - 1], lines_per_row = g.sites / n_last;
+    const long segs = (n_last + kSegment - 1) / kSegment;
+    const long lines = n_last < kSegment ? kSegment / n_last : 1;
+    return {g, f, segs, lines, (lines_per_row + lines - 1) / lines};
+  }
+  long items(long rows) const { return rows * items_per_row * segs_per_line; }
+
+  SF_CPU_CLONES SF_HD Acc operator()(long item) const {
     const int seg = static_cast<int>(item % segs_per_line);
+    const long run = item / segs_per_line;
+    const long row = run / items_per_row;
     const int n_last = g.n[D - 1];
     const long lines_per_row = g.sites / n_last;
-    const long row = line / lines_per_row;
-    long rem = line % lines_per_row;
+    const long first = (run % items_per_row) * lines_per_item;
+    const long last = first + lines_per_item < lines_per_row ? first + lines_per_item : lines_per_row;
     kernels::Site<D> s;
+    long rem = first;
     for (int mu = D - 2; mu >= 0; --mu) {
       s.c[mu] = static_cast<int>(rem % g.n[mu]);
       rem /= g.n[mu];
     }
-    const long x_line = (line % lines_per_row) * n_last;  // flat index of the line's first site
     const int begin = static_cast<int>(seg * kSegment);
     const int end = begin + kSegment < n_last ? static_cast<int>(begin + kSegment) : n_last;
+    const F fn = f;  // a local copy: the kernel's stores cannot alias its coefficients
+    Acc acc = Acc(0);
+    for (long line = first; line < last; ++line) {
+      acc += walk(fn, row, s, line * n_last, begin, end, n_last);
+      for (int mu = D - 2; mu >= 0 && ++s.c[mu] == g.n[mu]; --mu) s.c[mu] = 0;  // next line
+    }
+    return acc;
+  }
+
+  // Sites [begin, end) of the line s whose first site has flat index x_line.
+  static SF_HD SF_FORCEINLINE Acc walk(const F& fn, long row, kernels::Site<D> s, long x_line, int begin, int end,
+                                       int n_last) {
     // [begin, lo) and [hi, end) hold the edge sites 0 and n_last − 1 when they are here
     const int lo = begin > 0 ? begin : 1;  // ≤ end: a segment is never empty
     const int hi = end < n_last ? end : n_last - 1 > lo ? n_last - 1 : lo;
-    const F fn = f;  // a local copy: the kernel's stores cannot alias its coefficients
     Acc acc = Acc(0);
     for (int c = begin; c < lo; ++c) acc += at(fn, row, s, x_line + c, c);
     s.inner = true;
@@ -114,17 +148,25 @@ struct LineWalker {
       for (int c = lo; c < hi; ++c) at(fn, row, s, x_line + c, c);
     } else {
       // values first, then their sum: a reduction inside the site loop would keep GCC
-      // from hoisting the kernel's row-invariant integer divisions out of it
+      // from hoisting the kernel's row-invariant integer divisions out of it. The sum
+      // runs in kLanes independent partial sums, so it is not one long chain of dependent
+      // additions (which would cost about as much as the kernel itself).
+      constexpr int kLanes = 8;
       Acc part[kSegment];
       SF_SIMD
       for (int c = lo; c < hi; ++c) part[c - lo] = at(fn, row, s, x_line + c, c);
-      SF_SIMD_SUM(acc)
-      for (int j = 0; j < hi - lo; ++j) acc += part[j];
+      Acc lane[kLanes] = {};
+      int j = 0;
+      for (; j + kLanes <= hi - lo; j += kLanes)
+        for (int k = 0; k < kLanes; ++k) lane[k] += part[j + k];
+      for (; j < hi - lo; ++j) lane[0] += part[j];
+      for (int k = 0; k < kLanes; ++k) acc += lane[k];
     }
     s.inner = false;
     for (int c = hi; c < end; ++c) acc += at(fn, row, s, x_line + c, c);
     return acc;
   }
+
   // The site at coordinate c (flat index x) of the line s.
   static SF_HD SF_FORCEINLINE Acc at(const F& fn, long row, kernels::Site<D> s, long x, int c) {
     s.c[D - 1] = c;
@@ -157,6 +199,17 @@ struct Discard {
   SF_HD void operator()(long i) const { (void)f(i); }
 };
 
+// f(row, s) with its value dropped, so that whatever a kernel computes only for its
+// returned value is dead code.
+template <class F>
+struct DropValue {
+  F f;
+  template <class S>
+  SF_HD SF_FORCEINLINE void operator()(long row, const S& s) const {
+    (void)f(row, s);
+  }
+};
+
 }  // namespace launch_detail
 
 template <class Sys, class F>
@@ -174,10 +227,8 @@ template <class Sys, int D, class F>
 double reduce_sites(const kernels::Geometry<D>& g, long rows, const F& f) {
   using namespace launch_detail;
   if constexpr (Sys::walk_lines) {
-    const int n_last = g.n[D - 1];
-    const long segs = (n_last + kSegment - 1) / kSegment;
-    const long items = rows * (g.sites / n_last) * segs;
-    return reduce_elements<Sys>(items, LineWalker<D, F, double>{g, f, segs});
+    const auto walker = LineWalker<D, F, double>::make(g, f);
+    return reduce_elements<Sys>(walker.items(rows), walker);
   } else {
     return reduce_elements<Sys>(rows * g.sites, ElementDecoder<D, F, double>{g, f});
   }
@@ -186,13 +237,12 @@ double reduce_sites(const kernels::Geometry<D>& g, long rows, const F& f) {
 template <class Sys, int D, class F>
 void for_each_site(const kernels::Geometry<D>& g, long rows, const F& f) {
   using namespace launch_detail;
+  using G = DropValue<F>;
   if constexpr (Sys::walk_lines) {
-    const int n_last = g.n[D - 1];
-    const long segs = (n_last + kSegment - 1) / kSegment;
-    const long items = rows * (g.sites / n_last) * segs;
-    for_each_element<Sys>(items, Discard<LineWalker<D, F, double>>{{g, f, segs}});
+    const auto walker = LineWalker<D, G, double>::make(g, G{f});
+    for_each_element<Sys>(walker.items(rows), Discard<LineWalker<D, G, double>>{walker});
   } else {
-    for_each_element<Sys>(rows * g.sites, Discard<ElementDecoder<D, F, double>>{{g, f}});
+    for_each_element<Sys>(rows * g.sites, Discard<ElementDecoder<D, G, double>>{{g, G{f}}});
   }
 }
 

@@ -18,6 +18,7 @@
 
 #include <thrust/copy.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <numeric>
 #include <vector>
@@ -104,7 +105,7 @@ class Perceptron {
   double test_loss(const Real* W, const std::vector<double>& b, std::vector<double>* pred) {
     if (Pt_ == 0) return 0.0;
     upload_bias(b);
-    for_each_element<Sys>(Pt_ * M_, kernels::ResidualInit<Real>{raw(R_), raw(Yt_), nullptr, raw(bdev_), O_, B_, M_});
+    small_for_each(Pt_ * M_, kernels::ResidualInit<Real>{raw(R_), raw(Yt_), nullptr, raw(bdev_), O_, B_, M_});
     gemm_.gemm(Trans::no, Trans::yes, Pt_, M_, N_, Real(-s_), raw(Xt_), N_, W, N_, Real(1), raw(R_), M_);
     const double c = reduce_elements<Sys>(Pt_ * M_, kernels::SquareAt<Real>{raw(R_)});
     if (pred) {
@@ -129,11 +130,45 @@ class Perceptron {
   }
   static Real* raw(vec<Real>& v) { return thrust::raw_pointer_cast(v.data()); }
 
+  // The CPU backend's arrays are host memory: the per-step bias upload and downloads are
+  // plain loops there, with no staging vector and no copy launch.
+  static constexpr bool kHost = Sys::backend == Backend::cpu;
+  static constexpr long kInline = 1L << 18;
+
+  // Element loops of O(P·M) or O(M·N) work next to the GEMMs: inline on the CPU up to
+  // kInline elements (microseconds, where an OpenMP region's workers go on spinning after
+  // it and take a core from the BLAS threads of the next GEMM; the engine runs its per-site
+  // launches the same way, host/engine.h), else the backend's launch.
+  template <class F>
+  static void small_for_each(long n, const F& f) {
+    if constexpr (kHost) {
+      if (n <= kInline) {
+        for (long i = 0; i < n; ++i) f(i);
+        return;
+      }
+    }
+    for_each_element<Sys>(n, f);
+  }
+
+  // h[0..M) = fbdev_ (device → host).
+  void download_fb(std::vector<Real>& h) {
+    h.resize(M_);
+    if constexpr (kHost)
+      std::copy_n(raw(fbdev_), M_, h.begin());
+    else
+      thrust::copy(fbdev_.begin(), fbdev_.end(), h.begin());
+  }
+
   void upload_bias(const std::vector<double>& b) {
-    std::vector<Real> h(M_, Real(0));
-    if (bias_)
-      for (long c = 0; c < M_; ++c) h[c] = Real(b[c]);
-    thrust::copy(h.begin(), h.end(), bdev_.begin());
+    if constexpr (kHost) {
+      Real* d = raw(bdev_);
+      for (long c = 0; c < M_; ++c) d[c] = bias_ ? Real(b[c]) : Real(0);
+    } else {
+      std::vector<Real> h(M_, Real(0));
+      if (bias_)
+        for (long c = 0; c < M_; ++c) h[c] = Real(b[c]);
+      thrust::copy(h.begin(), h.end(), bdev_.begin());
+    }
   }
 
   void upload_rows(const std::vector<long>& rows) { thrust::copy(rows.begin(), rows.end(), rows_dev_.begin()); }
@@ -179,28 +214,27 @@ class Perceptron {
   void residual(const Real* W, long m, const Real* Xs) {
     const long* rows = rows_live_ ? thrust::raw_pointer_cast(rows_dev_.data()) : nullptr;
     if (per_replica_) {
-      for_each_element<Sys>(B_ * m * O_, kernels::ReplicaResidualInit<Real>{raw(R_), raw(Y_), rows, raw(bdev_), O_,
-                                                                            B_, m});
+      small_for_each(B_ * m * O_, kernels::ReplicaResidualInit<Real>{raw(R_), raw(Y_), rows, raw(bdev_), O_, B_, m});
       gemm_.gemm_batched(Trans::no, Trans::yes, m, O_, N_, Real(-s_), Xs, N_, m * N_, W, static_cast<long>(B_) * N_,
                          N_, Real(1), raw(R_), O_, m * O_, B_);
     } else {
-      for_each_element<Sys>(m * M_, kernels::ResidualInit<Real>{raw(R_), raw(Y_), rows, raw(bdev_), O_, B_, M_});
+      small_for_each(m * M_, kernels::ResidualInit<Real>{raw(R_), raw(Y_), rows, raw(bdev_), O_, B_, M_});
       gemm_.gemm(Trans::no, Trans::yes, m, M_, N_, Real(-s_), Xs, N_, W, N_, Real(1), raw(R_), M_);
     }
   }
 
   // F_b = 2 Σ_l R_l, as one product with a vector of ones.
   void bias_force(long m, std::vector<double>& fb) {
-    std::vector<Real> h(M_);
+    std::vector<Real>& h = fb_host_;
     if (per_replica_) {
       gemm_.gemm_batched(Trans::yes, Trans::no, O_, 1, m, Real(2), raw(R_), O_, m * O_, raw(ones_), 1, 0, Real(0),
                          raw(fbdev_), 1, O_, B_);
-      thrust::copy(fbdev_.begin(), fbdev_.end(), h.begin());
+      download_fb(h);
       for (int r = 0; r < B_; ++r)
         for (int o = 0; o < O_; ++o) fb[o * B_ + r] = h[r * O_ + o];
     } else {
       gemm_.gemm(Trans::yes, Trans::no, M_, 1, m, Real(2), raw(R_), M_, raw(ones_), 1, Real(0), raw(fbdev_), 1);
-      thrust::copy(fbdev_.begin(), fbdev_.end(), h.begin());
+      download_fb(h);
       for (long c = 0; c < M_; ++c) fb[c] = h[c];
     }
   }
@@ -220,13 +254,13 @@ class Perceptron {
 
   void dense_force(const Real* W, const std::vector<double>& b, Real* F, std::vector<double>& fb) {
     gemm_.gemm(Trans::no, Trans::no, M_, N_, N_, Real(-2 * inv_mu_), W, N_, raw(J2_), N_, Real(0), F, N_);
-    for_each_element<Sys>(M_ * N_, kernels::DenseLinearForce<Real>{F, raw(J1_), raw(colsum_), raw(bdev_), N_, B_,
-                                                                   Real(inv_mu_), Real(2 * s_)});
+    small_for_each(M_ * N_, kernels::DenseLinearForce<Real>{F, raw(J1_), raw(colsum_), raw(bdev_), N_, B_,
+                                                            Real(inv_mu_), Real(2 * s_)});
     if (!bias_) return;
     // F_b = 2 (Σ_l Y_o − s (Σ_l X^l)·w_c − P b_c)
     gemm_.gemm(Trans::no, Trans::no, M_, 1, N_, Real(1), W, N_, raw(colsum_), 1, Real(0), raw(fbdev_), 1);
-    std::vector<Real> xw(M_);
-    thrust::copy(fbdev_.begin(), fbdev_.end(), xw.begin());
+    std::vector<Real>& xw = fb_host_;
+    download_fb(xw);
     for (long c = 0; c < M_; ++c) fb[c] = 2.0 * (ysum_[c / B_] - s_ * xw[c] - static_cast<double>(P_) * b[c]);
   }
 
@@ -242,6 +276,7 @@ class Perceptron {
   vec<Real> R_, ones_, bdev_, fbdev_, Xsel_, J2_, J1_, colsum_;
   vec<long> rows_dev_;
   std::vector<double> ysum_, test_targets_;
+  std::vector<Real> fb_host_;  // the bias force (or X̄·w) on the host
   const Real* Xs_ = nullptr;
   bool rows_live_ = false;     // residuals read Y through rows_dev_
   bool all_gathered_ = false;  // Xsel_ holds every replica's full training rows

@@ -1,8 +1,9 @@
 // Per-site update rules of the integrators, written once for both backends. Rows are
 // (field, replica) pairs: row = f·B + r, element i = row·N + site. An update that
 // evaluates the force takes the potential evaluator `Pot` (kernels/potential.h) plus an
-// optional precomputed force (the nonlocal terms; see total_force), and returns its site's contribution
-// to the energy dissipated in that stage, per unit μ (the host multiplies by μ).
+// optional precomputed force (the nonlocal terms; see total_force), and returns its
+// site's contribution to the energy dissipated in that stage, per unit μ (the host
+// multiplies by μ).
 #pragma once
 
 #include <type_traits>
