@@ -72,8 +72,6 @@ class Perceptron {
     if (dense_) build_dense(m);
   }
 
-  long columns() const { return M_; }
-
   // F (M×N) and fb (M) for the examples of step `step`.
   void force(const Real* W, const std::vector<double>& b, Real* F, std::vector<double>& fb, std::int64_t step) {
     upload_bias(b);
