@@ -784,6 +784,16 @@ void read_output(Section s, Output& o) {
   if (o.observe_every < 1) s.fail("observe_every", "must be >= 1");
   o.snapshot_every = s.integer("snapshot_every", 0);
   if (o.snapshot_every < 0) s.fail("snapshot_every", "must be >= 0 (0: first and last state only)");
+  const std::int64_t level = s.integer("compression", 0);
+  if (level < 0 || level > 9) s.fail("compression", "must be a deflate level 0..9 (0: none)");
+  o.compression = static_cast<int>(level);
+  o.checkpoint_every = s.integer("checkpoint_every", 0);
+  if (o.checkpoint_every < 0) s.fail("checkpoint_every", "must be >= 0 (0: only when stopped by a signal)");
+  const std::string stem =
+      o.file.size() > 3 && o.file.compare(o.file.size() - 3, 3, ".h5") == 0 ? o.file.substr(0, o.file.size() - 3) : o.file;
+  o.checkpoint = s.string("checkpoint", stem + ".ckpt.h5");
+  if (o.checkpoint.empty()) s.fail("checkpoint", "must not be empty");
+  if (o.checkpoint == o.file) s.fail("checkpoint", "must differ from [output].file");
   s.finish();
 }
 

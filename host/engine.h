@@ -156,6 +156,12 @@ class Engine final : public Solver {
     D_ = 0.0;
   }
 
+  void set_clock(std::int64_t step, double time, double dissipated) override {
+    step_ = step;
+    t_ = time;
+    D_ = dissipated;
+  }
+
   std::vector<double> force() override {
     flow_velocity(Real(1), Real(0), tmp(0));
     std::vector<double> out;

@@ -106,6 +106,9 @@ struct Output {
   std::string file = "synfield.h5";
   std::int64_t observe_every = 10;
   std::int64_t snapshot_every = 0;  // 0: only the first and last state
+  int compression = 0;               // deflate level 0..9 of the snapshot datasets (0: none)
+  std::int64_t checkpoint_every = 0;  // 0: a checkpoint only when stopped by a signal
+  std::string checkpoint;            // default: file with .ckpt.h5 in place of .h5
 };
 
 // A network whose training cost is (part of) the potential: `[model]`.

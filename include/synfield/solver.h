@@ -47,6 +47,10 @@ class Solver {
   // Sets w and π (π ignored by the gradient flow); resets the dissipated energy.
   virtual void set_state(const std::vector<double>& w, const std::vector<double>& pi) = 0;
 
+  // Restores the integrator's clock after set_state(): the step count, the time and the
+  // dissipated energy D (a checkpoint's resume).
+  virtual void set_clock(std::int64_t step, double time, double dissipated) = 0;
+
   // A model's biases and their velocities, [replica][output] (empty without biases).
   virtual void get_bias(std::vector<double>& b, std::vector<double>& v) = 0;
   virtual void set_bias(const std::vector<double>& b, const std::vector<double>& v) = 0;
