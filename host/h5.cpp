@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -13,10 +14,30 @@ namespace synfield::h5 {
 namespace {
 
 // HDF5 prints its own error stack by default; we report our own messages instead.
+// Every file is closed explicitly (RAII), so HDF5's exit-time cleanup is not needed; and a
+// file whose close failed (its last flush hit a full disk) stays on HDF5's list, where that
+// cleanup crashes in H5F__close_cb (HDF5 1.10.8). H5dont_atexit must come before the
+// library's first use, which is the H5Eset_auto2 here, before main.
 struct Quiet {
-  Quiet() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
+  Quiet() {
+    H5dont_atexit();
+    quiet_this_thread();
+  }
 };
 const Quiet quiet;
+
+// The innermost message of HDF5's current error stack ("unable to lock file, …"), or "".
+std::string hdf5_reason() {
+  std::string msg;
+  H5Ewalk2(
+      H5E_DEFAULT, H5E_WALK_UPWARD,
+      [](unsigned n, const H5E_error2_t* e, void* data) -> herr_t {
+        if (n == 0 && e->desc) *static_cast<std::string*>(data) = e->desc;
+        return 0;
+      },
+      &msg);
+  return msg;
+}
 
 hid_t check(hid_t id, const std::string& what) {
   if (id < 0) throw Error(what);
@@ -51,7 +72,18 @@ Handle string_type(std::size_t size) {
   return t;
 }
 
+// Dataset access: an uncompressed series of large rows (snapshots) bypasses HDF5's chunk
+// cache, so a row goes from the caller's buffer to the file without an extra copy; small
+// rows and compressed chunks (which are deflated whole) keep the default cache.
+Handle access_props(hsize_t row_bytes, bool filtered) {
+  Handle p(check(H5Pcreate(H5P_DATASET_ACCESS), "H5Pcreate"), H5Pclose);
+  if (!filtered && row_bytes >= (hsize_t(1) << 16)) H5Pset_chunk_cache(p.get(), 0, 0, 1.0);
+  return p;
+}
+
 }  // namespace
+
+void quiet_this_thread() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
 
 Handle& Handle::operator=(Handle&& o) noexcept {
   if (this != &o) {
@@ -75,7 +107,7 @@ hid_t native_type<float>() { return H5T_NATIVE_FLOAT; }
 template <>
 hid_t native_type<std::int64_t>() { return H5T_NATIVE_INT64; }
 
-File File::create(const std::string& path) {
+File File::create(const std::string& path, bool swmr_ready) {
   namespace fs = std::filesystem;
   File f;
   f.path_ = path;
@@ -94,7 +126,7 @@ File File::create(const std::string& path) {
   }
   ::close(fd);
   Handle fapl(check(H5Pcreate(H5P_FILE_ACCESS), "H5Pcreate"), H5Pclose);
-  H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_V18, H5F_LIBVER_LATEST);
+  H5Pset_libver_bounds(fapl.get(), swmr_ready ? H5F_LIBVER_LATEST : H5F_LIBVER_V18, H5F_LIBVER_LATEST);
   f.h_ = Handle(check(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), "cannot create " + path),
                 H5Fclose);
   return f;
@@ -105,12 +137,49 @@ File File::open_read(const std::string& path) {
   f.path_ = path;
   if (H5Fis_hdf5(path.c_str()) <= 0)
     throw Error(path + ": not a readable HDF5 file (missing, truncated or corrupt)");
-  f.h_ = Handle(check(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), "cannot open " + path), H5Fclose);
+  hid_t id = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  if (id < 0) {
+    // a SWMR writer holds it ("file is already open for write"): read it the SWMR way
+    const std::string reason = hdf5_reason();
+    id = H5Fopen(path.c_str(), H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, H5P_DEFAULT);
+    if (id < 0) throw Error("cannot open " + path + (reason.empty() ? "" : " (" + reason + ")"));
+    f.swmr_read_ = true;
+  }
+  f.h_ = Handle(id, H5Fclose);
+  return f;
+}
+
+File File::open_write(const std::string& path, bool recover) {
+  File f;
+  f.path_ = path;
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) throw Error(path + ": no such file");
+  if (H5Fis_hdf5(path.c_str()) <= 0) throw Error(path + ": not an HDF5 file (truncated or corrupt?)");
+  Handle fapl(check(H5Pcreate(H5P_FILE_ACCESS), "H5Pcreate"), H5Pclose);
+  if (recover) {
+    // HDF5's own h5clear sets this file-access property; it exists in 1.10 and later
+    const char* clear = "clear_status_flags";
+    hbool_t yes = 1;
+    if (H5Pexist(fapl.get(), clear) > 0) H5Pset(fapl.get(), clear, &yes);
+  }
+  const hid_t id = H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl.get());
+  if (id < 0) {
+    const std::string reason = hdf5_reason();
+    throw Error("cannot open " + path + " for writing" + (reason.empty() ? "" : " (" + reason + ")"));
+  }
+  f.h_ = Handle(id, H5Fclose);
   return f;
 }
 
 void File::flush() {
   if (H5Fflush(h_.get(), H5F_SCOPE_GLOBAL) < 0) throw Error(path_ + ": flush failed (disk full?)");
+}
+
+void File::start_swmr_write() {
+  if (H5Fstart_swmr_write(h_.get()) < 0) {
+    const std::string reason = hdf5_reason();
+    throw Error(path_ + ": cannot start SWMR writing" + (reason.empty() ? "" : " (" + reason + ")"));
+  }
 }
 
 bool File::exists(const std::string& object) const {
@@ -196,8 +265,9 @@ std::vector<double> File::read(const std::string& dataset, std::vector<hsize_t>*
   return out;
 }
 
-Series::Series(File& f, const std::string& path, hid_t type, const std::vector<hsize_t>& inner)
+Series::Series(File& f, const std::string& path, hid_t type, const std::vector<hsize_t>& inner, int deflate)
     : name_(f.path() + ":" + path), inner_(inner) {
+  if (deflate < 0 || deflate > 9) throw Error(name_ + ": deflate level " + std::to_string(deflate) + " not in 0..9");
   std::vector<hsize_t> dims{0}, maxdims{H5S_UNLIMITED}, chunk{1};
   hsize_t row = 1;
   for (hsize_t n : inner) {
@@ -206,16 +276,72 @@ Series::Series(File& f, const std::string& path, hid_t type, const std::vector<h
     chunk.push_back(n);
     row *= n;
   }
-  // about 64 KiB a chunk: many rows of a small series, one row of a large snapshot
-  chunk[0] = std::max<hsize_t>(1, (hsize_t(1) << 16) / (row * H5Tget_size(type)));
+  const hsize_t size = H5Tget_size(type), small = hsize_t(1) << 16, large = hsize_t(1) << 20;
+  // about 64 KiB a chunk: many rows of a small series, one row of a mid-size snapshot; a
+  // row over 1 MiB is split along its leading axes (whole lines of the last axis kept)
+  chunk[0] = std::max<hsize_t>(1, small / std::max<hsize_t>(1, row * size));
+  // compressed: one row a chunk, so appending never recompresses earlier rows
+  if (deflate > 0 && row * size >= 4096) chunk[0] = 1;
+  hsize_t bytes = row * size;
+  for (std::size_t k = 1; k + 1 < chunk.size() && bytes > large; ++k) {
+    const hsize_t rest = bytes / chunk[k];  // bytes of one slice along axis k
+    chunk[k] = std::max<hsize_t>(1, large / std::max<hsize_t>(1, rest));
+    bytes = rest * chunk[k];
+  }
   Handle space(check(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), maxdims.data()), "H5Screate"),
                H5Sclose);
   Handle dcpl(check(H5Pcreate(H5P_DATASET_CREATE), "H5Pcreate"), H5Pclose);
   H5Pset_chunk(dcpl.get(), static_cast<int>(chunk.size()), chunk.data());
+  if (deflate > 0) {
+    if (H5Zfilter_avail(H5Z_FILTER_DEFLATE) <= 0) throw Error(name_ + ": this HDF5 has no deflate filter");
+    H5Pset_shuffle(dcpl.get());  // byte shuffling first: floats compress much better
+    H5Pset_deflate(dcpl.get(), static_cast<unsigned>(deflate));
+  }
   Handle lcpl = link_props();
-  ds_ = Handle(check(H5Dcreate2(f.id(), path.c_str(), type, space.get(), lcpl.get(), dcpl.get(), H5P_DEFAULT),
+  Handle dapl = access_props(row * size, deflate > 0);
+  ds_ = Handle(check(H5Dcreate2(f.id(), path.c_str(), type, space.get(), lcpl.get(), dcpl.get(), dapl.get()),
                      name_ + ": cannot create dataset"),
                H5Dclose);
+}
+
+Series Series::open(File& f, const std::string& path) {
+  Series s;
+  s.name_ = f.path() + ":" + path;
+  s.ds_ = Handle(check(H5Dopen2(f.id(), path.c_str(), H5P_DEFAULT), s.name_ + ": cannot open dataset"), H5Dclose);
+  {
+    // as a new series: large uncompressed rows bypass the chunk cache
+    Handle dcpl(check(H5Dget_create_plist(s.ds_.get()), "H5Dget_create_plist"), H5Pclose);
+    Handle type(check(H5Dget_type(s.ds_.get()), "H5Dget_type"), H5Tclose);
+    Handle space(check(H5Dget_space(s.ds_.get()), "H5Dget_space"), H5Sclose);
+    hsize_t row = H5Tget_size(type.get());
+    const int rank = H5Sget_simple_extent_ndims(space.get());
+    std::vector<hsize_t> dims(rank > 0 ? rank : 0);
+    if (rank > 0) H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
+    for (int k = 1; k < rank; ++k) row *= dims[k];
+    Handle dapl = access_props(row, H5Pget_nfilters(dcpl.get()) > 0);
+    s.ds_.reset();
+    s.ds_ = Handle(check(H5Dopen2(f.id(), path.c_str(), dapl.get()), s.name_ + ": cannot open dataset"), H5Dclose);
+  }
+  Handle space(check(H5Dget_space(s.ds_.get()), "H5Dget_space"), H5Sclose);
+  const int rank = H5Sget_simple_extent_ndims(space.get());
+  if (rank < 1) throw Error(s.name_ + ": not a series (scalar dataset)");
+  std::vector<hsize_t> dims(rank), maxdims(rank);
+  H5Sget_simple_extent_dims(space.get(), dims.data(), maxdims.data());
+  if (maxdims[0] != H5S_UNLIMITED) throw Error(s.name_ + ": not a growing series (fixed first axis)");
+  s.rows_ = dims[0];
+  s.inner_.assign(dims.begin() + 1, dims.end());
+  return s;
+}
+
+void Series::flush() {
+  if (H5Dflush(ds_.get()) < 0) throw Error(name_ + ": flush failed (disk full?)");
+}
+
+void Series::resize(hsize_t rows) {
+  std::vector<hsize_t> dims{rows};
+  dims.insert(dims.end(), inner_.begin(), inner_.end());
+  if (H5Dset_extent(ds_.get(), dims.data()) < 0) throw Error(name_ + ": cannot resize dataset");
+  rows_ = rows;
 }
 
 void Series::append_raw(const void* row, hid_t memtype) {

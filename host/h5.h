@@ -1,5 +1,7 @@
 // A thin RAII layer over the HDF5 C API: files, attributes, fixed arrays and datasets that
 // grow along their first axis. Every failure throws h5::Error naming the file and object.
+// HDF5 (built thread-safe) serialises its calls; the error-stack printing is switched off
+// per thread, so a thread that calls HDF5 first calls h5::quiet_this_thread().
 #pragma once
 
 #include <hdf5.h>
@@ -37,14 +39,29 @@ class Handle {
 template <class T>
 hid_t native_type();
 
+// Turns off HDF5's printing of its error stack for the calling thread (the stack is per
+// thread in a thread-safe HDF5); we report our own messages.
+void quiet_this_thread();
+
 class File {
  public:
-  static File create(const std::string& path);     // truncates
-  static File open_read(const std::string& path);  // read-only
+  // Truncates. `swmr_ready`: the newest file format (libver latest), which SWMR writing
+  // (start_swmr_write) needs; otherwise a format HDF5 1.8 readers can open.
+  static File create(const std::string& path, bool swmr_ready = false);
+  // Read-only. A file that a SWMR writer holds is opened with SWMR read access (the data
+  // as of the writer's last flush), so a run can be inspected while it writes.
+  static File open_read(const std::string& path);
+  // Read-write, not SWMR. `recover`: clear the "open for writing" marks that a writer
+  // which died (or a SWMR writer) left in the superblock, as h5clear -s does.
+  static File open_write(const std::string& path, bool recover = false);
   const std::string& path() const { return path_; }
   hid_t id() const { return h_.get(); }
+  bool swmr_read() const { return swmr_read_; }
   void flush();
   void close() { h_.reset(); }
+  // Switches to SWMR write mode: from now on no objects or attributes may be created,
+  // only rows appended; readers opening with SWMR read access see every flushed row.
+  void start_swmr_write();
 
   bool exists(const std::string& object) const;
   void set_attr(const std::string& name, const std::string& value, const std::string& object = "/");
@@ -62,16 +79,31 @@ class File {
  private:
   std::string path_;
   Handle h_;
+  bool swmr_read_ = false;
 };
 
-// A chunked dataset of shape [S, *inner] that grows by appending rows along S.
+// A chunked dataset of shape [S, *inner] that grows by appending rows along S (maximum
+// extent unlimited). Chunks hold about 64 KiB: many rows of a small series; a row larger
+// than 1 MiB is split along its leading axes into chunks of at most about 1 MiB; a
+// compressed series of rows of 4 KiB or more has one row a chunk (appending never
+// recompresses earlier rows). Uncompressed rows of 64 KiB or more bypass HDF5's chunk
+// cache: they go from the caller's buffer to the file without an extra copy.
 class Series {
  public:
   Series() = default;
-  Series(File& f, const std::string& path, hid_t type, const std::vector<hsize_t>& inner);
+  // A new dataset; `deflate` 1..9 compresses it with the deflate (gzip) filter.
+  Series(File& f, const std::string& path, hid_t type, const std::vector<hsize_t>& inner, int deflate = 0);
+  // The existing dataset `path` of `f` (to append to it again).
+  static Series open(File& f, const std::string& path);
   template <class T>
   void append(const T* row) { append_raw(row, native_type<T>()); }
   hsize_t rows() const { return rows_; }
+  // Writes its cached rows and metadata to the file (what SWMR readers see): H5Dflush.
+  void flush();
+  // Shrinks (or grows) the dataset to `rows` rows; not in SWMR write mode.
+  void resize(hsize_t rows);
+  const std::string& name() const { return name_; }  // "file:/dataset"
+  const std::vector<hsize_t>& inner() const { return inner_; }
 
  private:
   void append_raw(const void* row, hid_t memtype);

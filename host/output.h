@@ -9,10 +9,26 @@
 //   /observables/loss [S_obs], and with test data /observables/test_loss [S_obs] and
 //   /observables/test_predictions [S_obs, B, P_test, n_out];
 //   /snapshots/fields/bias, /snapshots/velocities/bias                   [S, B, n_out]
-// `status` is "running" while the run writes, then "complete" or "failed: <reason>".
+// `status` is "running" while the run writes, then "complete", "failed: <reason>" or what
+// the run loop passes to finish() (e.g. "interrupted at step N: …").
 // The file is written as PATH.partial and renamed to PATH only when complete, so PATH
 // never holds a partial or failed run and an earlier file there survives until then; a
 // failed run's file stays at PATH.partial for inspection.
+//
+// Every dataset is chunked and extendible; the snapshot fields and velocities are deflate-
+// compressed at level [output].compression (0: none). After the datasets exist the file
+// switches to HDF5 SWMR writing, so h5py (`h5py.File(path, "r", swmr=True)`) and `synfield
+// info` read it while it grows; every observation and snapshot is flushed when written.
+//
+// The HDF5 writes run on one writer thread owned by the RunWriter: observe() and
+// snapshot() take their data by value and queue it (at most 2 snapshots in flight — the
+// caller blocks for the third — so memory stays bounded), and the write of snapshot k
+// overlaps the solver's steps after it. The device-to-host copy (Solver::get_state) stays
+// on the caller's thread. An error on the writer thread is rethrown, as h5::Error naming the
+// file and dataset, by the next observe/snapshot/flush/finish.
+//
+// finish() also writes an XDMF side file for 2-D and 3-D lattices (host/xdmf.h): PATH with
+// .xmf in place of .h5, referring to PATH when complete and to PATH.partial otherwise.
 #pragma once
 
 #include <memory>
@@ -25,41 +41,58 @@
 
 namespace synfield {
 
+class WriterThread;
+
 class RunWriter {
  public:
-  // Creates PATH.partial (h5::Error naming the path and the reason when it cannot).
+  // Creates PATH.partial (h5::Error naming the path and the reason when it cannot), all its
+  // datasets, and starts SWMR writing and the writer thread.
   RunWriter(const std::string& path, const Problem& p, Backend backend);
-  // Removes PATH.partial when neither finish() nor fail() was called (the run never started).
+  // Reopens PATH.partial of an interrupted run to continue it after a checkpoint at `step`:
+  // drops every observation and snapshot row whose step is > step, sets status "running"
+  // and appends again (SWMR). h5::Error naming the file when it is missing, not a synfield
+  // file, its datasets do not match p, or its stored config differs from p.config_text.
+  static RunWriter resume(const std::string& path, const Problem& p, Backend backend, std::int64_t step);
+  // Removes PATH.partial when neither finish() nor fail() was called on a new file (the run
+  // never started); a resumed file is only closed (the interrupted run's rows stay).
   ~RunWriter();
+  RunWriter(RunWriter&&) noexcept;
+  RunWriter& operator=(RunWriter&&) noexcept;
   RunWriter(const RunWriter&) = delete;
   RunWriter& operator=(const RunWriter&) = delete;
+
+  // Queues one row of every observable (written and flushed on the writer thread).
   void observe(const Observables& o);
-  // w and v in the run's precision, [field][replica][site].
-  // A model's biases b and velocities vb are [replica][output] (empty without biases).
+  // w and v in the run's precision, [field][replica][site] (F·B·N values each); a model's
+  // biases b and velocities vb are [replica][output] (empty without biases). Moved in and
+  // queued; blocks while 2 snapshots are in flight.
   template <class Real>
-  void snapshot(std::int64_t step, double time, const std::vector<Real>& w, const std::vector<Real>& v,
-                const std::vector<double>& b = {}, const std::vector<double>& vb = {});
-  // Stores `status` and closes the file; "complete" moves it to path().
+  void snapshot(std::int64_t step, double time, std::vector<Real> w, std::vector<Real> v,
+                std::vector<double> b = {}, std::vector<double> vb = {});
+  // Hands the caller the buffers of snapshots already written (their contents are stale,
+  // their capacity kept), when there are any, for the next Solver::get_state to fill: that
+  // copy then writes into memory already mapped instead of faulting in fresh pages (a few
+  // ms per 4 MiB snapshot on a busy machine). Optional; w and v keep theirs when none is
+  // larger.
+  template <class Real>
+  void reuse(std::vector<Real>& w, std::vector<Real>& v);
+  // Waits until everything queued is written and flushed; rethrows a writer-thread error.
+  void flush();
+  // Drains the queue, stores `status` (leaving SWMR mode to do so), writes the XDMF side
+  // file and closes; "complete" moves the file to path(). When the queue held an error the
+  // file gets status "failed: <error>" and the error is rethrown.
   void finish(const std::string& status);
   // finish("failed: <reason>") that never throws; the file stays at partial_path().
   void fail(const std::string& reason) noexcept;
-  const std::string& path() const { return path_; }
-  const std::string& partial_path() const { return file_.path(); }
+  const std::string& path() const;
+  const std::string& partial_path() const;
+  // The XDMF side file finish() writes ("" for a 1-D lattice).
+  std::string xdmf_path() const;
 
  private:
-  void init(const Problem& p, Backend backend);
-  void close() noexcept;
-
-  std::string path_;
-  h5::File file_;
-  bool finished_ = false;
-  std::vector<std::string> fields_;
-  std::size_t block_;  // B·N values per field
-  h5::Series obs_step_, obs_time_, kinetic_, potential_, energy_, dissipated_;
-  std::vector<h5::Series> mean_, rms_;
-  h5::Series snap_step_, snap_time_;
-  std::vector<h5::Series> snap_w_, snap_v_;
-  std::unique_ptr<h5::Series> loss_, test_loss_, test_pred_, snap_b_, snap_vb_;
+  struct Impl;
+  RunWriter() = default;
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace synfield
