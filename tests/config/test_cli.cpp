@@ -8,7 +8,6 @@
 //   /snapshots/fields/<field>, /snapshots/velocities/<field>             [S, B, *shape]
 #include <gtest/gtest.h>
 #include <hdf5.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -21,7 +20,7 @@
 #include <synfield/config.h>
 #include <synfield/solver.h>
 
-#include "config_test_util.h"
+#include "test_util.h"
 
 namespace synfield {
 namespace {
@@ -73,38 +72,13 @@ observe_every = 5
 snapshot_every = 10
 )toml";
 
-struct Result {
-  int status = -1;
-  std::string out, err;
-};
+using Result = test::CommandResult;
 
 class Cli : public ::testing::Test {
  protected:
   // Runs `synfield ARGS` in the temp folder; ARGS is shell text.
-  Result run(const std::string& args) {
-    const std::string out = dir_ / "stdout.txt", err = dir_ / "stderr.txt";
-    const std::string cmd = "cd '" + dir_.path().string() + "' && OMP_NUM_THREADS=2 '" SYNFIELD_EXE "' " + args +
-                            " >'" + out + "' 2>'" + err + "'";
-    const int raw = std::system(cmd.c_str());
-    Result r;
-    r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + (WIFSIGNALED(raw) ? WTERMSIG(raw) : 0);
-    r.out = read_bytes(out);
-    r.err = read_bytes(err);
-    fs::remove(out);
-    fs::remove(err);
-    return r;
-  }
-  Result run_python(const std::string& script) {
-    const std::string out = dir_ / "py_out.txt", err = dir_ / "py_err.txt";
-    const std::string cmd =
-        "cd '" + dir_.path().string() + "' && python3 '" + script + "' >'" + out + "' 2>'" + err + "'";
-    const int raw = std::system(cmd.c_str());
-    Result r;
-    r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-    r.out = read_bytes(out);
-    r.err = read_bytes(err);
-    return r;
-  }
+  Result run(const std::string& args) { return test::run_exe(dir_.str(), SYNFIELD_EXE, args, 2); }
+  Result run_python(const std::string& script) { return test::run_command(dir_.str(), "python3 '" + script + "'"); }
   std::string path(const std::string& name) const { return dir_ / name; }
   bool exists(const std::string& name) const { return fs::exists(dir_.path() / name); }
   // The names in the folder, sorted, to show that nothing else was written.
@@ -222,8 +196,8 @@ TEST_F(Cli, GoodRunWritesTheExactLayout) {
   const Result r = run("run run.toml --backend cpu");
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_TRUE(contains_all(r.err, {"out.h5"}));
-  // the output and nothing else: no partial file left over
-  EXPECT_EQ(listing(), (std::vector<std::string>{"out.h5", "run.toml"}));
+  // the output (and the XDMF side file of this 2-D run) and nothing else: no partial file
+  EXPECT_EQ(listing(), (std::vector<std::string>{"out.h5", "out.xmf", "run.toml"}));
 
   H5Reader h(path("out.h5"));
   ASSERT_TRUE(h.ok());
@@ -420,7 +394,7 @@ TEST_F(Cli, FailedRunKeepsTheEarlierOutputAndMarksItsOwn) {
   // leapfrog with ω dt = 1000 ≫ 2 grows ~10⁶ per step: the energy overflows within ~60 steps
   const Result r = run("run run.toml -q --set potential.0.coefficient=1e6 --set dynamics.dt=1.0 "
                        "--set dynamics.steps=400 --set output.observe_every=50");
-  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.status, 3);  // a blow-up (host/run.h)
   EXPECT_TRUE(contains_all(r.err, {"blow-up", "out.h5.partial", "out.h5 left as it was"}));
   EXPECT_EQ(read_bytes(path("out.h5")), before);
   // the failed run's own file is kept beside it, marked as failed

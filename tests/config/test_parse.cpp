@@ -13,7 +13,7 @@
 
 #include <synfield/config.h>
 
-#include "config_test_util.h"
+#include "test_util.h"
 #include "kernels/potential.h"
 
 namespace synfield {

@@ -1,6 +1,6 @@
-// Shared helpers of the engine tests: backend parametrization (a backend that is not
-// usable here skips with a message, never passes), TOML problems, smooth random states,
-// temporary HDF5 inputs, and an abs+rel comparison that prints site coordinates.
+// Helpers of the engine tests: TOML problems, smooth random states, temporary HDF5 inputs,
+// and an abs+rel comparison that prints site coordinates. The backend parametrization and
+// the generic helpers are in test_util.h.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -17,50 +17,16 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
-#include <unistd.h>
 #include <utility>
 #include <vector>
 
 #include "host/backends.h"
 #include "host/h5.h"
-
-namespace synfield {
-// gtest prints parameters with this (found by ADL): "cpu", "cuda".
-inline void PrintTo(Backend b, std::ostream* os) { *os << backend_name(b); }
-}  // namespace synfield
+#include "test_util.h"
 
 namespace synfield::test {
 
 inline const double kPi = std::acos(-1.0);
-
-// Empty when `b` can run here, else why not ("no CUDA device: ...").
-inline std::string unusable_reason(Backend b) {
-  if (b != Backend::cuda) return "";
-  if (!cuda_compiled()) return "no CUDA device: this build has no CUDA backend (configure with -DSYNFIELD_CUDA=ON)";
-  if (cuda_device_count() == 0) return "no CUDA device: the CUDA backend is compiled in but no device is usable";
-  return "";
-}
-
-// Skips the current test (from a test body or SetUp) when backend `b` is unusable.
-#define SYNFIELD_REQUIRE_BACKEND(b)                                               \
-  do {                                                                            \
-    const std::string synfield_why_ = ::synfield::test::unusable_reason(b);       \
-    if (!synfield_why_.empty()) GTEST_SKIP() << synfield_why_;                    \
-  } while (0)
-
-inline const auto kBackends = ::testing::Values(Backend::cpu, Backend::cuda);
-
-// Test-name suffix for a backend parameter.
-struct BackendName {
-  std::string operator()(const ::testing::TestParamInfo<Backend>& info) const { return backend_name(info.param); }
-};
-
-// A fixture parametrized by backend alone.
-class BackendTest : public ::testing::TestWithParam<Backend> {
- protected:
-  void SetUp() override { SYNFIELD_REQUIRE_BACKEND(GetParam()); }
-  Backend backend() const { return GetParam(); }
-};
 
 // An engine without initial state (the caller sets it); `generic_only` bypasses the
 // free-field fast path.
@@ -76,12 +42,6 @@ inline std::unique_ptr<Solver> make_engine(const Problem& p, Backend b, bool gen
 }
 
 // ---- configs ------------------------------------------------------------------------
-
-inline std::string toml_list(const std::vector<std::string>& v, bool quote) {
-  std::string s = "[";
-  for (std::size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + (quote ? "\"" + v[i] + "\"" : v[i]);
-  return s + "]";
-}
 
 // The [lattice] table of a test problem.
 struct LatticeSpec {
@@ -109,15 +69,6 @@ struct LatticeSpec {
     return s;
   }
 };
-
-inline std::string num(double v) {
-  std::ostringstream os;
-  os.precision(17);
-  os << v;
-  std::string s = os.str();
-  if (s.find_first_of(".eEn") == std::string::npos) s += ".0";
-  return s;
-}
 
 // [[potential]] snippets.
 inline std::string term(const std::string& kind, const std::string& field, double c) {
@@ -154,12 +105,7 @@ inline std::string flow(const std::string& integrator, double dt, double eta, co
 
 inline Problem problem(const LatticeSpec& lat, const std::string& dynamics, const std::string& potential,
                        const std::string& initial = "") {
-  const std::string text = lat.toml() + dynamics + potential + initial;
-  try {
-    return parse_config(text);
-  } catch (const ConfigError& e) {
-    throw std::runtime_error(std::string("test config rejected: ") + e.what() + "\n--- config ---\n" + text);
-  }
+  return parse_test_config(lat.toml() + dynamics + potential + initial);
 }
 
 // ---- states ---------------------------------------------------------------------------
@@ -197,11 +143,6 @@ inline std::vector<double> smooth_random(const Lattice& lat, std::uint64_t seed,
   return out;
 }
 
-inline double max_abs(const std::vector<double>& v) {
-  double m = 0.0;
-  for (double x : v) m = std::max(m, std::fabs(x));
-  return m;
-}
 inline double max_abs_diff(const std::vector<double>& a, const std::vector<double>& b) {
   if (a.size() != b.size()) return INFINITY;
   double m = 0.0;
@@ -254,29 +195,17 @@ inline ::testing::AssertionResult all_close(const std::vector<double>& got, cons
 class TempH5 {
  public:
   explicit TempH5(std::string tag) : tag_(std::move(tag)) {}
-  ~TempH5() {
-    for (const auto& p : paths_) {
-      std::error_code ec;
-      std::filesystem::remove(p, ec);
-    }
-  }
-  TempH5(const TempH5&) = delete;
-  TempH5& operator=(const TempH5&) = delete;
 
   // Writes a lattice-shaped dataset /c to a new file and returns its "file.h5:/c" source.
   std::string put(const std::string& name, const std::vector<double>& data, const Lattice& lat) {
-    const std::string path = (std::filesystem::temp_directory_path() /
-                              ("synfield_test_" + std::to_string(::getpid()) + "_" + tag_ + "_" + name + ".h5"))
-                                 .string();
-    std::vector<hsize_t> dims(lat.shape.begin(), lat.shape.begin() + lat.dim);
-    h5::File::create(path).write("/c", data, dims);
-    paths_.push_back(path);
+    const std::string path = dir_ / (tag_ + "_" + name + ".h5");
+    write_h5(path, "/c", data, std::vector<hsize_t>(lat.shape.begin(), lat.shape.begin() + lat.dim));
     return path + ":/c";
   }
 
  private:
   std::string tag_;
-  std::vector<std::string> paths_;
+  TempDir dir_;
 };
 
 }  // namespace synfield::test

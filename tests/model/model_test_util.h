@@ -1,6 +1,6 @@
 // Helpers of the model tests: random data sets written to temporary HDF5 files, [model]
-// configs built as TOML text, the backend parametrization (a backend that cannot run here
-// skips with the reason, it never passes), and norm-relative comparisons.
+// configs built as TOML text, one OpenMP thread by default, and norm-relative comparisons.
+// The backend parametrization, temporary folders and TOML numbers are in test_util.h.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -25,41 +25,9 @@
 
 #include "host/gd.h"
 #include "host/h5.h"
-
-namespace synfield {
-// gtest prints backend parameters with this (found by ADL).
-inline void PrintTo(Backend b, std::ostream* os) { *os << backend_name(b); }
-}  // namespace synfield
+#include "test_util.h"
 
 namespace synfield::test {
-
-// ---- backends ---------------------------------------------------------------------------
-
-// Empty when `b` can run here, else why not.
-inline std::string unusable_reason(Backend b) {
-  if (b != Backend::cuda) return "";
-  if (!cuda_compiled()) return "no CUDA device: this build has no CUDA backend (configure with -DSYNFIELD_CUDA=ON)";
-  if (cuda_device_count() == 0) return "no CUDA device: the CUDA backend is compiled in but no device is usable";
-  return "";
-}
-
-#define SYNFIELD_REQUIRE_BACKEND(b)                                         \
-  do {                                                                      \
-    const std::string synfield_why_ = ::synfield::test::unusable_reason(b); \
-    if (!synfield_why_.empty()) GTEST_SKIP() << synfield_why_;             \
-  } while (0)
-
-inline const auto kBackends = ::testing::Values(Backend::cpu, Backend::cuda);
-
-struct BackendName {
-  std::string operator()(const ::testing::TestParamInfo<Backend>& info) const { return backend_name(info.param); }
-};
-
-class BackendTest : public ::testing::TestWithParam<Backend> {
- protected:
-  void SetUp() override { SYNFIELD_REQUIRE_BACKEND(GetParam()); }
-  Backend backend() const { return GetParam(); }
-};
 
 // ---- threads -------------------------------------------------------------------------------
 
@@ -86,35 +54,6 @@ class ThreadCount {
  private:
   int saved_;
 };
-
-// ---- temporary files ------------------------------------------------------------------
-
-// A new, empty folder under the system's temp folder, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "synfield-model-XXXXXX").string();
-    if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  std::string str() const { return path_.string(); }
-  std::string operator/(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
-
-inline void write_text(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary);
-  out << text;
-  if (!out) throw std::runtime_error("cannot write " + path);
-}
 
 // ---- data -----------------------------------------------------------------------------
 
@@ -180,15 +119,6 @@ inline Dataset select_rows(const Dataset& d, const std::vector<std::int64_t>& ro
 
 // ---- configs ----------------------------------------------------------------------------
 
-inline std::string num(double v) {
-  std::ostringstream os;
-  os.precision(17);
-  os << v;
-  std::string s = os.str();
-  if (s.find_first_of(".eEn") == std::string::npos) s += ".0";
-  return s;
-}
-
 // One model run. `dynamics` is the body of the [dynamics] table.
 struct ModelConfig {
   std::string data;  // path of the data file
@@ -228,12 +158,7 @@ struct ModelConfig {
     return os.str();
   }
   Problem problem() const {
-    const std::string text = toml();
-    try {
-      return parse_config(text);
-    } catch (const ConfigError& e) {
-      throw std::runtime_error(std::string("test config rejected: ") + e.what() + "\n--- config ---\n" + text);
-    }
+    return parse_test_config(toml());
   }
 };
 
@@ -289,12 +214,6 @@ inline double hessian_max(const Dataset& d, double s, double mu, bool bias) {
 }
 
 // ---- comparisons ------------------------------------------------------------------------
-
-inline double max_abs(const std::vector<double>& v) {
-  double m = 0.0;
-  for (double x : v) m = std::max(m, std::fabs(x));
-  return m;
-}
 
 // |got − want| ≤ rtol·max|want| elementwise (relative to the array's scale).
 inline ::testing::AssertionResult close_rel(const std::vector<double>& got, const std::vector<double>& want,

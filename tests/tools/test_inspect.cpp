@@ -4,7 +4,6 @@
 // binary whose physics is the same (identical runs, different observe_every) or not
 // (different dt), including the gradient-descent reference against the field solver.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
 #include <cmath>
 #include <cstdio>
@@ -18,6 +17,7 @@
 
 #include "host/h5.h"
 #include "host/inspect.h"
+#include "test_util.h"
 
 namespace synfield {
 namespace {
@@ -27,30 +27,7 @@ using inspect::Comparison;
 using inspect::DatasetDiff;
 using Kind = DatasetDiff::Kind;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "synfield-tools-XXXXXX").string();
-    if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string operator/(const std::string& name) const { return (path_ / name).string(); }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using test::TempDir;
 
 std::string fmt(const char* f, double v) {
   char buf[64];
@@ -108,22 +85,9 @@ const DatasetDiff& find(const Comparison& c, const std::string& name) {
 
 class Tools : public ::testing::Test {
  protected:
-  struct Result {
-    int status = -1;
-    std::string out, err;
-  };
+  using Result = test::CommandResult;
   // Runs `synfield ARGS` in the temp folder.
-  Result cli(const std::string& args) {
-    const std::string out = dir_ / "stdout.txt", err = dir_ / "stderr.txt";
-    const std::string cmd = "cd '" + dir_.path().string() + "' && OMP_NUM_THREADS=1 '" SYNFIELD_EXE "' " + args +
-                            " >'" + out + "' 2>'" + err + "'";
-    const int raw = std::system(cmd.c_str());
-    Result r;
-    r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-    r.out = read_text(out);
-    r.err = read_text(err);
-    return r;
-  }
+  Result cli(const std::string& args) { return test::run_exe(dir_.str(), SYNFIELD_EXE, args, 1); }
   std::string info(const std::string& path, int expect_status = 0) {
     std::ostringstream out, err;
     EXPECT_EQ(inspect::info(path, out, err), expect_status) << err.str();
