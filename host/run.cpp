@@ -6,26 +6,109 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <optional>
 #include <sstream>
 #include <stdexcept>
 
+#include <synfield/config.h>
+
 #include "gd.h"
 #include "initial.h"
 #include "output.h"
+#include "progress.h"
+#include "stability.h"
 
 namespace synfield {
 namespace {
 
+// The signal that asked the run to stop (0: none). The handler only sets it.
+volatile std::sig_atomic_t g_stop_signal = 0;
+
+extern "C" void on_stop_signal(int sig) { g_stop_signal = sig; }
+
+// Installs on_stop_signal for the stop signals while a run loops, and restores the
+// previous handlers afterwards. SA_RESETHAND: a second signal takes the default action.
+class StopSignals {
+ public:
+  static constexpr int kSignals[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1};
+  StopSignals() {
+    g_stop_signal = 0;
+    struct sigaction sa {};
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESETHAND;
+    for (std::size_t i = 0; i < std::size(kSignals); ++i) sigaction(kSignals[i], &sa, &old_[i]);
+  }
+  ~StopSignals() {
+    for (std::size_t i = 0; i < std::size(kSignals); ++i) sigaction(kSignals[i], &old_[i], nullptr);
+  }
+  StopSignals(const StopSignals&) = delete;
+  StopSignals& operator=(const StopSignals&) = delete;
+
+ private:
+  struct sigaction old_[std::size(kSignals)];
+};
+
+const char* signal_name(int sig) {
+  switch (sig) {
+    case SIGTERM: return "SIGTERM";
+    case SIGINT: return "SIGINT";
+    case SIGHUP: return "SIGHUP";
+    case SIGUSR1: return "SIGUSR1";
+    default: return "signal";
+  }
+}
+
+template <class T>
+bool all_finite(const std::vector<T>& v) {
+  return std::all_of(v.begin(), v.end(), [](T x) { return std::isfinite(x); });
+}
+
+bool all_finite(const Observables& o) {
+  return std::isfinite(o.kinetic) && std::isfinite(o.potential) && std::isfinite(o.dissipated) &&
+         all_finite(o.mean) && all_finite(o.rms) && !std::isinf(o.loss) && !std::isinf(o.test_loss);
+}
+
+// The state in the run's precision, downloaded once for a snapshot or checkpoint.
 template <class Real>
-void write_snapshot(Solver& s, RunWriter& out) {
+struct HostState {
   std::vector<Real> w, v;
   std::vector<double> b, vb;
-  s.get_state(w, v);
-  s.get_bias(b, vb);
-  out.snapshot(s.step(), s.time(), w, v, b, vb);
+  bool finite() const { return all_finite(w) && all_finite(v) && all_finite(b) && all_finite(vb); }
+};
+
+// `out`, when given, lends the buffers of snapshots it has written (RunWriter::reuse), so
+// the copy fills memory already mapped rather than faulting in fresh pages.
+template <class Real>
+HostState<Real> download(Solver& s, RunWriter* out = nullptr) {
+  HostState<Real> h;
+  if (out) out->reuse(h.w, h.v);
+  s.get_state(h.w, h.v);
+  s.get_bias(h.b, h.vb);
+  return h;
+}
+
+std::string shape_text(const std::vector<std::uint64_t>& s) {
+  std::string t = "[";
+  for (std::size_t i = 0; i < s.size(); ++i) t += (i ? ", " : "") + std::to_string(s[i]);
+  return t + "]";
+}
+
+// The first line where two texts differ, for "checkpoint from another config".
+std::string first_difference(const std::string& a, const std::string& b) {
+  std::istringstream sa(a), sb(b);
+  std::string la, lb;
+  for (int line = 1;; ++line) {
+    const bool ga = static_cast<bool>(std::getline(sa, la)), gb = static_cast<bool>(std::getline(sb, lb));
+    if (!ga && !gb) return "";
+    if (!ga) la = "(end)";
+    if (!gb) lb = "(end)";
+    if (!ga || !gb || la != lb) return "line " + std::to_string(line) + ": \"" + la + "\" vs \"" + lb + "\"";
+  }
 }
 
 }  // namespace
@@ -93,60 +176,330 @@ std::string describe(const Problem& p) {
   return os.str();
 }
 
+
+namespace {
+
+// The runaway rule. Without negative friction the energy E = K + V of the damped equation
+// can only decrease (dE/dt = −γ Σ μπ² ≤ 0, up to the integrator's error) and the gradient
+// flow's V likewise (dV/dt = −η Σ μ F² ≤ 0); minibatch (SGD) sources change every step, so
+// E is the full-data cost plus K and can rise by the sampling noise, but not by orders of
+// magnitude. A run whose E exceeds its first observed E₀ by more than 1e6·(K₀ + |V₀|) has
+// blown up numerically (a legitimate instability — a potential unbounded below — lowers E,
+// it does not raise it). When K₀ + |V₀| = 0 (zero initial state), the first observation
+// where it is non-zero is the reference. With negative friction (hubble < 0, expansion
+// p < 0) E may grow physically and only non-finite values count.
+constexpr double kRunawayFactor = 1e6;
+
+bool energy_cannot_grow(const Dynamics& d) {
+  if (d.equation == Equation::gradient_flow) return d.eta >= 0;
+  return d.damping.kind == Damping::Kind::constant ? d.damping.gamma >= 0 : d.damping.p >= 0;
+}
+
+template <class Real>
+void fill_state(Checkpoint& c, HostState<Real>& h, bool flow) {
+  if (flow) {  // the "velocity" of the flow is ηF, a function of w: store π = 0
+    std::fill(h.v.begin(), h.v.end(), Real(0));
+    std::fill(h.vb.begin(), h.vb.end(), 0.0);
+  }
+  if constexpr (sizeof(Real) == sizeof(float)) {
+    c.w32 = std::move(h.w);
+    c.pi32 = std::move(h.v);
+  } else {
+    c.w64 = std::move(h.w);
+    c.pi64 = std::move(h.v);
+  }
+  c.bias = std::move(h.b);
+  c.bias_velocity = std::move(h.vb);
+}
+
+std::vector<std::uint64_t> state_shape(const Problem& p) {
+  std::vector<std::uint64_t> s{p.lattice.fields.size(), static_cast<std::uint64_t>(p.lattice.replicas)};
+  for (int mu = 0; mu < p.lattice.dim; ++mu) s.push_back(static_cast<std::uint64_t>(p.lattice.shape[mu]));
+  return s;
+}
+
+// Sets the solver to the checkpoint's state and clock (CheckpointError when it does not fit).
+void restore(Solver& s, const Problem& p, const Checkpoint& c, const std::string& path) {
+  if (c.shape != state_shape(p))
+    throw CheckpointError("checkpoint " + path + ": its state has shape " + shape_text(c.shape) + ", the config's " +
+                          shape_text(state_shape(p)));
+  if (c.precision != p.dynamics.precision)
+    throw CheckpointError("checkpoint " + path + ": precision " + to_string(c.precision) + ", the config's " +
+                          to_string(p.dynamics.precision));
+  const bool fp32 = c.precision == Precision::float32;
+  const std::vector<double> w = fp32 ? std::vector<double>(c.w32.begin(), c.w32.end()) : c.w64;
+  const std::vector<double> pi = fp32 ? std::vector<double>(c.pi32.begin(), c.pi32.end()) : c.pi64;
+  s.set_state(w, pi);
+  std::vector<double> b, vb;
+  s.get_bias(b, vb);
+  if (b.size() != c.bias.size())
+    throw CheckpointError("checkpoint " + path + ": it holds " + std::to_string(c.bias.size()) +
+                          " biases, the config's model " + std::to_string(b.size()));
+  s.set_bias(c.bias, c.bias_velocity);
+  s.set_clock(c.step, c.time, c.dissipated);
+}
+
+}  // namespace
+
+Resume load_resume(const std::string& checkpoint, const std::string& config, const std::vector<std::string>& sets) {
+  Resume r;
+  r.checkpoint = read_checkpoint(checkpoint);
+  const Checkpoint& c = r.checkpoint;
+  const std::string origin = c.config_file.empty() ? "" : " (from " + c.config_file + ")";
+  Problem base;
+  try {
+    base = parse_config(c.config);
+  } catch (const ConfigError& e) {
+    throw CheckpointError("checkpoint " + checkpoint + ": its stored config no longer loads" + origin + ": " +
+                          e.what());
+  }
+  if (!config.empty()) {
+    r.problem = load_config(config, sets);
+    if (r.problem.config_text != c.config && r.problem.config_text != base.config_text)
+      throw CheckpointError("checkpoint from another config: " + checkpoint + " was written by a run of " +
+                               (c.config_file.empty() ? "another config" : c.config_file) + ", and " + config +
+                               " resolves to a different config (first difference, " + config + " vs checkpoint: " +
+                               first_difference(r.problem.config_text, c.config) +
+                               "); resume without CONFIG to use the checkpoint's own config");
+  } else if (!sets.empty()) {
+    r.problem = parse_config(c.config, sets);
+    if (r.problem.config_text != base.config_text)
+      throw CheckpointError("checkpoint " + checkpoint + ": --set/-o would change the checkpoint's config (" +
+                               first_difference(r.problem.config_text, base.config_text) +
+                               "); a run resumes with the config it started with");
+  } else {
+    r.problem = std::move(base);
+  }
+  r.problem.config_text = c.config;  // the text the output file stores (RunWriter::resume checks it)
+  if (initial_seeds(r.problem) != c.initial_seeds || r.problem.model.seed != c.model_seed)
+    throw CheckpointError("checkpoint " + checkpoint + ": its seeds (initial data, minibatch sampler) differ from "
+                          "its config's");
+  if (c.step < 0 || c.step > r.problem.dynamics.steps || c.steps != r.problem.dynamics.steps)
+    throw CheckpointError("checkpoint " + checkpoint + ": step " + std::to_string(c.step) + " of " +
+                          std::to_string(c.steps) + " does not fit its config's " +
+                          std::to_string(r.problem.dynamics.steps) + " steps");
+  // the state must fit the config's lattice and model (checked before the output is opened)
+  if (c.shape != state_shape(r.problem))
+    throw CheckpointError("checkpoint " + checkpoint + ": its state has shape " + shape_text(c.shape) +
+                          ", its config's lattice " + shape_text(state_shape(r.problem)));
+  const std::size_t biases = r.problem.model.enabled && r.problem.model.bias
+                                 ? static_cast<std::size_t>(r.problem.lattice.replicas) * r.problem.lattice.fields.size()
+                                 : 0;
+  if (c.bias.size() != biases || c.bias_velocity.size() != biases)
+    throw CheckpointError("checkpoint " + checkpoint + ": it holds " + std::to_string(c.bias.size()) +
+                          " biases, its config's model " + std::to_string(biases));
+  r.problem.output.file = c.output;
+  r.problem.output.checkpoint = checkpoint;
+  return r;
+}
+
 RunSummary run(const Problem& p, const RunOptions& opt) {
+  namespace fs = std::filesystem;
   RunSummary sum;
   sum.output = opt.output.empty() ? p.output.file : opt.output;
+  sum.checkpoint = opt.checkpoint.empty() ? p.output.checkpoint : opt.checkpoint;
+  // an output chosen by the caller (opt.output, e.g. a sweep's point) gets its own default
+  // checkpoint name, so that runs into different files never share a checkpoint
+  auto default_checkpoint = [](const std::string& file) {
+    const bool h5 = file.size() > 3 && file.compare(file.size() - 3, 3, ".h5") == 0;
+    return (h5 ? file.substr(0, file.size() - 3) : file) + ".ckpt.h5";
+  };
+  if (opt.checkpoint.empty() && sum.output != p.output.file &&
+      p.output.checkpoint == default_checkpoint(p.output.file))
+    sum.checkpoint = default_checkpoint(sum.output);
+  const Checkpoint* resume = opt.resume;
   // The output first: a bad path fails at once, before any set-up. It is written as
   // OUTPUT.partial and becomes OUTPUT only when complete (output.h); if the solver
-  // cannot be built, the writer removes the partial file again.
+  // cannot be built, the writer removes the partial file again (a resumed one stays).
   std::optional<RunWriter> out;
   try {
-    out.emplace(sum.output, p, opt.backend);
+    if (resume)
+      out.emplace(RunWriter::resume(sum.output, p, opt.backend, resume->step));
+    else
+      out.emplace(sum.output, p, opt.backend);
   } catch (const h5::Error& e) {
     throw std::runtime_error("output file " + sum.output + ": " + e.what());
   }
+  {  // a checkpoint that could never be written fails now, not after hours of steps
+     // (the output's own errors first; a new partial output is removed again)
+    const fs::path dir = fs::path(sum.checkpoint).parent_path();
+    std::error_code ec;
+    if (!dir.empty() && !fs::is_directory(dir, ec))
+      throw std::runtime_error("checkpoint file " + sum.checkpoint + ": folder " + dir.string() + " does not exist");
+    if (fs::is_directory(sum.checkpoint, ec))
+      throw std::runtime_error("checkpoint file " + sum.checkpoint + ": it is a folder");
+  }
   auto solver = make_solver(p, opt.backend);
+  if (resume) restore(*solver, p, *resume, sum.checkpoint);
+  const Dynamics& dyn = p.dynamics;
+  const bool fp32 = dyn.precision == Precision::float32, flow = dyn.equation == Equation::gradient_flow;
   if (!opt.quiet) {
     std::fprintf(stderr, "synfield %s | backend %s", SYNFIELD_VERSION, backend_name(opt.backend));
     if (opt.backend == Backend::cpu) std::fprintf(stderr, " (OpenMP, %d threads)", omp_get_max_threads());
     std::fprintf(stderr, "\n  %s\n", describe(p).c_str());
+    if (resume)
+      std::fprintf(stderr, "  resuming from %s at step %lld\n", sum.checkpoint.c_str(),
+                   static_cast<long long>(resume->step));
   }
-  const bool fp32 = p.dynamics.precision == Precision::float32;
-  auto snapshot = [&] { fp32 ? write_snapshot<float>(*solver, *out) : write_snapshot<double>(*solver, *out); };
+
+  const StopSignals signals;  // from here on SIGTERM/SIGINT stop the run at a boundary
+  std::optional<StabilityEstimate> est;
+  if (opt.check_dt && dyn.steps > solver->step()) {
+    est = estimate_stability(*solver, p);
+    if (!opt.quiet)
+      std::fprintf(stderr, "  dt check: lambda_max ~ %.6g (%d Jacobian products%s) -> stable for dt < %.6g (%s)\n",
+                   est->lambda, est->iterations, est->converged ? "" : ", not converged: a lower bound",
+                   est->dt_max, to_string(dyn.integrator));
+    if (dyn.dt > est->dt_max)
+      std::fprintf(stderr,
+                   "synfield: warning: dt = %g is above the estimated stability limit %.6g of %s (largest "
+                   "curvature lambda_max ~ %.6g of -dF/dw): expect a blow-up; reduce dt\n",
+                   dyn.dt, est->dt_max, to_string(dyn.integrator), est->lambda);
+  }
+
+  // --- the checks and writes of one boundary -------------------------------------------
+  const bool runaway_rule = energy_cannot_grow(dyn);
+  bool have_ref = resume && std::isfinite(resume->scale_ref) && resume->scale_ref > 0;
+  double e_ref = have_ref ? resume->energy_ref : 0.0, s_ref = have_ref ? resume->scale_ref : 0.0;
+  std::int64_t last_snapshot = -1, last_checkpoint = -1;
+  auto cause = [&]() -> std::string {
+    char buf[512];
+    if (est && dyn.dt > est->dt_max)
+      std::snprintf(buf, sizeof buf, "dt = %g is above the estimated stability limit %.6g of %s (lambda_max ~ %.6g): "
+                    "reduce dt", dyn.dt, est->dt_max, to_string(dyn.integrator), est->lambda);
+    else if (est)
+      std::snprintf(buf, sizeof buf, "dt = %g is below the stability limit %.6g estimated at the start, so a "
+                    "nonlinear term likely drove the field into a stiffer regime, or the potential is unbounded "
+                    "below: check the potential, or reduce dt", dyn.dt, est->dt_max);
+    else
+      std::snprintf(buf, sizeof buf, "dt = %g is likely too large for the stiffest mode (the dt check was skipped)",
+                    dyn.dt);
+    return buf;
+  };
+  auto blow_up = [&](std::int64_t step, const std::string& what) {
+    throw BlowUp("blow-up at step " + std::to_string(step) + ": " + what + "; likely cause: " + cause());
+  };
   auto observe = [&] {
-    sum.last = solver->observe();
-    out->observe(sum.last);
-    if (!std::isfinite(sum.last.energy()))
-      throw std::runtime_error("blow-up: the energy is not finite at step " + std::to_string(sum.last.step) +
-                               " (is dt too large for the stiffest mode?)");
+    Observables o = solver->observe();
+    if (!all_finite(o)) blow_up(o.step, "the observables are not finite (energy " + std::to_string(o.energy()) + ")");
+    const double scale = o.kinetic + std::fabs(o.potential);
+    if (!have_ref && scale > 0) {
+      have_ref = true;
+      e_ref = o.energy();
+      s_ref = scale;
+    }
+    const bool runaway = runaway_rule && have_ref && o.energy() - e_ref > kRunawayFactor * s_ref;
+    out->observe(o);  // a runaway row is finite: it stays in the file as evidence
+    sum.last = std::move(o);
+    if (runaway) {
+      char buf[256];
+      std::snprintf(buf, sizeof buf, "runaway energy: E = %.6g rose from %.6g by more than %g x (K0 + |V0|) = %.6g",
+                    sum.last.energy(), e_ref, kRunawayFactor, kRunawayFactor * s_ref);
+      blow_up(sum.last.step, buf);
+    }
+  };
+  auto snapshot = [&] {
+    auto write = [&](auto h) {
+      if (!h.finite()) blow_up(solver->step(), "the fields are not finite");
+      out->snapshot(solver->step(), solver->time(), std::move(h.w), std::move(h.v), std::move(h.b), std::move(h.vb));
+    };
+    fp32 ? write(download<float>(*solver, &*out)) : write(download<double>(*solver, &*out));
+    last_snapshot = solver->step();
+  };
+  auto checkpoint = [&] {
+    Checkpoint c;
+    auto fill = [&](auto h) {
+      if (!h.finite()) blow_up(solver->step(), "the fields are not finite");
+      fill_state(c, h, flow);
+    };
+    fp32 ? fill(download<float>(*solver)) : fill(download<double>(*solver));
+    c.config = p.config_text;
+    c.config_file = opt.config_file;
+    std::error_code ec;
+    const fs::path abs = fs::absolute(sum.output, ec);
+    c.output = ec ? sum.output : abs.lexically_normal().string();
+    c.backend = backend_name(opt.backend);
+    c.precision = dyn.precision;
+    c.threads = omp_get_max_threads();
+    c.step = solver->step();
+    c.steps = dyn.steps;
+    c.time = solver->time();
+    c.dissipated = solver->observe().dissipated;
+    c.model_seed = p.model.seed;
+    c.initial_seeds = initial_seeds(p);
+    c.shape = state_shape(p);
+    if (!c.bias.empty()) c.bias_shape = {static_cast<std::uint64_t>(p.lattice.replicas), p.lattice.fields.size()};
+    c.energy_ref = have_ref ? e_ref : std::nan("");
+    c.scale_ref = have_ref ? s_ref : std::nan("");
+    out->flush();  // the rows up to this step are on disk before a checkpoint names it
+    write_checkpoint(sum.checkpoint, c);
+    last_checkpoint = c.step;
   };
 
   const auto t_start = std::chrono::steady_clock::now();
+  const std::int64_t first = solver->step();
   try {
-    const std::int64_t steps = p.dynamics.steps, obs = p.output.observe_every, snap = p.output.snapshot_every;
-    observe();
-    snapshot();
+    const std::int64_t steps = dyn.steps, obs = p.output.observe_every, snap = p.output.snapshot_every,
+                       ck = p.output.checkpoint_every;
+    Progress progress(first, steps, opt.quiet);
+    if (!resume) {  // a resumed run's rows at its checkpoint's step are in the file already
+      observe();
+      snapshot();
+    }
     while (solver->step() < steps) {
+      if (g_stop_signal) {
+        sum.signal = g_stop_signal;
+        break;
+      }
       const std::int64_t n = solver->step();
       std::int64_t next = std::min(steps, (n / obs + 1) * obs);
       if (snap > 0) next = std::min(next, (n / snap + 1) * snap);
+      if (ck > 0) next = std::min(next, (n / ck + 1) * ck);
       solver->advance(next - n);
       if (next % obs == 0 || next == steps) observe();
       if ((snap > 0 && next % snap == 0) || next == steps) snapshot();
+      if (ck > 0 && next % ck == 0 && next < steps) checkpoint();
+      progress.update(next, sum.last.energy());
     }
+    progress.done();
+    sum.step = solver->step();
+    if (sum.signal) {
+      checkpoint();
+      out->finish("interrupted at step " + std::to_string(sum.step) + " (signal " + signal_name(sum.signal) +
+                  "); resume with: synfield run --resume " + sum.checkpoint);
+    }
+  } catch (const BlowUp& e) {
+    out->fail(e.what());
+    std::string where = "; partial output, status \"failed\": " + out->partial_path();
+    where += last_snapshot >= 0 ? ", last good snapshot at step " + std::to_string(last_snapshot) : "";
+    where += last_checkpoint >= 0 ? "; last good checkpoint " + sum.checkpoint + " at step " +
+                                        std::to_string(last_checkpoint)
+                                  : "; no checkpoint written by this run";
+    if (fs::exists(sum.output)) where += "; " + sum.output + " left as it was";
+    throw BlowUp(std::string(e.what()) + where);
   } catch (const std::exception& e) {
     out->fail(e.what());
     throw std::runtime_error(std::string(e.what()) + " [partial output, status \"failed\": " + out->partial_path() +
                              (std::filesystem::exists(sum.output) ? "; " + sum.output + " left as it was" : "") + "]");
   }
-  out->finish("complete");
   sum.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
-  if (!opt.quiet) {
-    const double rate = sum.seconds > 0 ? p.dynamics.steps / sum.seconds : 0.0;
-    std::fprintf(stderr, "  done: %lld steps in %.3f s (%.4g steps/s); E = %.10g, D = %.6g -> %s\n",
-                 static_cast<long long>(p.dynamics.steps), sum.seconds, rate, sum.last.energy(),
-                 sum.last.dissipated, sum.output.c_str());
+  const double rate = sum.seconds > 0 ? (sum.step - first) / sum.seconds : 0.0;
+  if (sum.signal) {
+    std::fprintf(stderr,
+                 "synfield: %s: stopped at step %lld of %lld; checkpoint %s, partial output %s; resume with: "
+                 "synfield run --resume %s\n",
+                 signal_name(sum.signal), static_cast<long long>(sum.step), static_cast<long long>(dyn.steps),
+                 sum.checkpoint.c_str(), out->partial_path().c_str(), sum.checkpoint.c_str());
+    return sum;
   }
+  out->finish("complete");
+  // the run is complete: its checkpoint would only be stale
+  std::error_code ec;
+  fs::remove(sum.checkpoint, ec);
+  if (!opt.quiet)
+    std::fprintf(stderr, "  done: %lld steps in %.3f s (%.4g steps/s); E = %.10g, D = %.6g -> %s\n",
+                 static_cast<long long>(sum.step - first), sum.seconds, rate, sum.last.energy(),
+                 sum.last.dissipated, sum.output.c_str());
   return sum;
 }
 
