@@ -25,5 +25,7 @@ Command add_gd(CLI::App& app);
 Command add_sources(CLI::App& app);
 Command add_info(CLI::App& app);
 Command add_compare(CLI::App& app);
+Command add_sweep(CLI::App& app);  // host/sweep_cli.cpp
+Command add_bench(CLI::App& app);  // host/sweep_cli.cpp
 
 }  // namespace synfield::cli

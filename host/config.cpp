@@ -799,7 +799,7 @@ void read_output(Section s, Output& o) {
 
 // [model] (and [data] for a generator): the training data, the lattice shape and fields
 // they imply, and how the cost's nonlocal coupling is represented.
-void read_model(Section s, Section top, toml::table& root, Problem& p, const std::string& base_dir) {
+void read_model(Section s, Section& top, toml::table& root, Problem& p, const std::string& base_dir) {
   Lattice& lat = p.lattice;
   Model& m = p.model;
   m.enabled = true;
@@ -909,6 +909,10 @@ void read_model(Section s, Section top, toml::table& root, Problem& p, const std
   s.finish();
 }
 
+// [sweep] is read by `synfield sweep` (host/sweep.cpp), which runs the config once per point;
+// a single run (and the stored config) is the base point without it.
+void drop_sweep_table(toml::table& root) { root.erase("sweep"); }
+
 }  // namespace
 
 Problem parse_config(const std::string& text, const std::vector<std::string>& overrides, const std::string& base_dir) {
@@ -921,6 +925,7 @@ Problem parse_config(const std::string& text, const std::vector<std::string>& ov
        << e.description();
     throw ConfigError(os.str());
   }
+  drop_sweep_table(root);
   for (const auto& o : overrides) apply_override(root, o);
 
   const std::vector<std::string> tables{"lattice", "model", "data", "dynamics", "potential", "initial", "output"};

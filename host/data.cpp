@@ -13,6 +13,7 @@
 
 #include "h5.h"
 #include "initial.h"
+#include "sysinfo.h"
 
 namespace synfield {
 namespace {
@@ -437,6 +438,17 @@ std::vector<double> smooth_truth(const SmoothSpec& spec) {
 
 Dataset generate_smooth(const SmoothSpec& spec) {
   check_spec(spec);
+  {  // refused up front with the size, not by std::bad_alloc half-way
+    double sites = 1.0;
+    for (int n : spec.shape) sites *= n;
+    const double bytes = 8.0 * sites * (static_cast<double>(spec.samples) + static_cast<double>(spec.test_samples));
+    const double avail = host_available_bytes();
+    if (avail > 0 && bytes > avail)
+      throw DataError("generator \"smooth\": samples + test_samples = " +
+                      std::to_string(spec.samples + spec.test_samples) + " examples of " +
+                      std::to_string(static_cast<long long>(sites)) + " sites need " + gib_text(bytes) +
+                      ", more than the " + gib_text(avail) + " of memory available");
+  }
   const SmoothField field(spec);
   const std::vector<double> w = truth_field(spec, field);
   const std::int64_t N = field.sites();

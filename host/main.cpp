@@ -2,10 +2,12 @@
 // `compare`, `--version`. Each subcommand is a cli::Command (host/cli.h).
 #include <omp.h>
 
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -17,6 +19,7 @@
 #include "inspect.h"
 #include "run.h"
 #include "sources.h"
+#include "sweep.h"
 
 namespace synfield::cli {
 
@@ -39,37 +42,96 @@ void set_threads(int threads) {
 
 Command add_run(CLI::App& app) {
   struct Args {
-    std::string config, output, backend = "auto";
+    std::string config, output, backend = "auto", resume;
     std::vector<std::string> sets;
     int threads = 0;
-    bool quiet = false;
+    bool quiet = false, no_dt_check = false;
   };
   auto a = std::make_shared<Args>();
   CLI::App* run = app.add_subcommand("run", "Evolve the fields of CONFIG and write observables and snapshots");
-  run->add_option("config", a->config, "TOML config file")->required();
+  run->add_option("config", a->config, "TOML config file (optional with --resume: the checkpoint holds it)");
   run->add_option("-o,--output", a->output, "Output HDF5 file (default: [output].file)");
   // one value per --set, so `run --set a=1 CONFIG` leaves CONFIG to the positional
   run->add_option("--set", a->sets, "Override a config key: --set dynamics.dt=0.005 (repeatable)")
       ->allow_extra_args(false);
   run->add_option("--backend", a->backend, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
   run->add_option("--threads", a->threads, "OpenMP threads for the CPU backend")->check(CLI::PositiveNumber);
-  run->add_flag("-q,--quiet", a->quiet, "Print nothing but errors");
+  run->add_option("--resume", a->resume,
+                  "Continue the run of checkpoint CKPT.h5 into its output file (exit 4 = stopped by a signal)");
+  run->add_flag("--no-dt-check", a->no_dt_check, "Skip the stable-dt estimate before the run");
+  run->add_flag("-q,--quiet", a->quiet, "Print nothing but warnings and errors");
   return {run, [a] {
-            return guarded([&] {
-              set_threads(a->threads);
+            int status = 0;
+            const int rc = guarded([&] {
               std::vector<std::string> sets = a->sets;
               // -o is an override of [output].file, so the config stored in the output names it
               if (!a->output.empty()) sets.push_back("output.file=" + toml_quote(a->output));
-              const Problem p = load_config(a->config, sets);
               RunOptions opt;
-              opt.output = p.output.file;
-              std::error_code ec;
-              if (std::filesystem::equivalent(opt.output, a->config, ec))
-                throw std::runtime_error("output file " + opt.output + ": that is the config file");
-              opt.backend = resolve_backend(a->backend);
               opt.quiet = a->quiet;
-              synfield::run(p, opt);
+              opt.check_dt = !a->no_dt_check;
+              opt.config_file = a->config;
+              Problem p;
+              std::optional<Resume> resume;
+              if (!a->resume.empty()) {
+                try {
+                  resume.emplace(load_resume(a->resume, a->config, sets));
+                } catch (const CheckpointError& e) {  // rejected before anything is written
+                  std::fprintf(stderr, "synfield: error: %s\n", e.what());
+                  status = 2;
+                  return;
+                }
+                const Checkpoint& c = resume->checkpoint;
+                p = resume->problem;
+                opt.resume = &c;
+                opt.checkpoint = a->resume;
+                opt.config_file = a->config.empty() ? c.config_file : a->config;
+                // bit-identity needs the checkpoint's backend and thread count: take them
+                // unless asked otherwise, and warn when asked otherwise
+                if (a->backend == "auto") {
+                  try {
+                    opt.backend = resolve_backend(c.backend);
+                  } catch (const std::exception&) {
+                    opt.backend = resolve_backend("auto");
+                  }
+                } else {
+                  opt.backend = resolve_backend(a->backend);
+                }
+                if (backend_name(opt.backend) != c.backend)
+                  std::fprintf(stderr, "synfield: warning: the checkpoint was written by backend %s, resuming on %s: "
+                               "the result is not bit-identical to an uninterrupted run\n",
+                               c.backend.c_str(), backend_name(opt.backend));
+                set_threads(a->threads > 0 ? a->threads : c.threads);
+                if (opt.backend == Backend::cpu && c.threads > 0 && omp_get_max_threads() != c.threads)
+                  std::fprintf(stderr, "synfield: warning: the checkpoint was written with %d threads, resuming with "
+                               "%d: reductions and BLAS sums round differently, so the result is not bit-identical "
+                               "to an uninterrupted run\n", c.threads, omp_get_max_threads());
+              } else {
+                if (a->config.empty()) {
+                  std::fprintf(stderr, "synfield: run: a CONFIG file is required (or --resume CKPT)\n");
+                  status = 2;
+                  return;
+                }
+                set_threads(a->threads);
+                opt.backend = resolve_backend(a->backend);
+                // a problem that cannot fit is refused with the estimate before its data are built
+                const sweep::Estimate need = sweep::estimate(sweep::raw_footprint(a->config, sets), opt.backend);
+                if (const std::string why = sweep::check_fits(need, opt.backend); !why.empty())
+                  throw std::runtime_error(a->config + ": the run " + why);
+                p = load_config(a->config, sets);
+                std::error_code ec;
+                if (std::filesystem::equivalent(p.output.file, a->config, ec))
+                  throw std::runtime_error("output file " + p.output.file + ": that is the config file");
+              }
+              opt.output = p.output.file;
+              try {
+                const RunSummary s = synfield::run(p, opt);
+                if (s.signal) status = kExitSignal;
+              } catch (const BlowUp& e) {
+                std::fprintf(stderr, "synfield: %s\n", e.what());
+                status = kExitBlowUp;
+              }
             });
+            return rc ? rc : status;
           }};
 }
 
@@ -166,12 +228,16 @@ void print_version() {
 
 int main(int argc, char** argv) {
   namespace cli = synfield::cli;
+  // `ulimit -f` makes a write past the limit fail with EFBIG (an error naming the file)
+  // instead of killing the process with SIGXFSZ
+  std::signal(SIGXFSZ, SIG_IGN);
   CLI::App app{"synfield: lattice field solver for synaptic field theory"};
   app.require_subcommand(0, 1);
   bool version = false;
   app.add_flag("--version", version, "Print the version and the backends compiled in and usable here");
   const std::vector<cli::Command> commands{cli::add_run(app), cli::add_gd(app), cli::add_sources(app),
-                                           cli::add_info(app), cli::add_compare(app)};
+                                           cli::add_info(app), cli::add_compare(app),
+                                           cli::add_sweep(app), cli::add_bench(app)};
   CLI11_PARSE(app, argc, argv);
   if (version) {
     print_version();

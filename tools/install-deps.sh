@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian/Ubuntu packages synfield builds and tests with (apt-get, by name).
 # The CUDA toolkit is optional and not installed here: CMake detects nvcc when present.
+# clang and libclang-rt-dev (libFuzzer, the sanitizers) build the config fuzzer (tests/fuzz);
+# Open MPI spreads `synfield sweep` over ranks (optional at build time, tested when present).
 set -euo pipefail
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -9,5 +11,6 @@ $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
   build-essential cmake pkg-config \
   libthrust-dev libcub-dev libhdf5-dev libopenblas-dev liblapacke-dev \
-  libtomlplusplus-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev \
-  python3 python3-numpy python3-h5py python3-matplotlib >/dev/null
+  libtomlplusplus-dev libcli11-dev libspdlog-dev libgtest-dev libgmock-dev libbenchmark-dev \
+  python3 python3-numpy python3-h5py python3-matplotlib \
+  clang libclang-rt-dev libopenmpi-dev openmpi-bin >/dev/null

@@ -12,6 +12,15 @@ writes into DIR (NAME defaults to the file name without .h5 / .h5.partial):
                         along axis 0 for 3-D
   NAME_spectrum.png     power spectrum of the last snapshot, one line per field
 
+or, for the summary of `synfield sweep` (B.sweep.h5, format "synfield-sweep-1"):
+
+  NAME_continuum.png    per width group: the RMS difference of the final fields between
+                        successive widths against the spacing (log-log, with the observed
+                        order), and the final loss against the spacing with the
+                        Richardson-extrapolated limit
+  NAME_throughput.png   time per step against the sites of the complete points (log-log),
+                        with the fitted exponent p of time/step ~ N^p
+
 The y axis is logarithmic when every plotted value is >= 0 and the positive ones span more
 than two orders of magnitude (zeros are then left out). The power spectrum is
 |w~(k)|^2 with w~(k) = (1/N) sum_x w(x) exp(-i k.x), k_mu = 2 pi n_mu / L_mu, averaged
@@ -271,11 +280,104 @@ def plot_spectrum(f, out, title, spacing, written):
     _save(fig, out + "_spectrum.png", written)
 
 
+def is_sweep_summary(path):
+    """True when PATH is a `synfield sweep` summary (format "synfield-sweep-1", host/sweep.h)."""
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as f:
+            fmt = f.attrs.get("format")
+    except (OSError, ValueError):
+        return False
+    if isinstance(fmt, bytes):
+        fmt = fmt.decode()
+    return fmt == "synfield-sweep-1"
+
+
+def plot_sweep(path, outdir, prefix=None):
+    """The summary of a sweep, B.sweep.h5: NAME_continuum.png (per width group: the RMS field
+    difference between successive widths against the finer spacing, log-log, with the observed
+    order, and the final loss against the spacing with its Richardson extrapolation) and
+    NAME_throughput.png (time per step against the sites of the complete points, log-log, with
+    the fitted exponent p of time/step ~ N^p). Returns the paths written."""
+    import h5py
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    base = os.path.basename(path)
+    if prefix is None:
+        prefix = re.sub(r"\.h5$", "", base) or "sweep"
+    os.makedirs(outdir, exist_ok=True)
+    out = os.path.join(outdir, prefix)
+    written = []
+    with h5py.File(path, "r") as f:
+        groups = sorted(f["continuum"].keys(), key=int) if "continuum" in f else []
+        if groups:
+            fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11.0, 4.0), dpi=100)
+            for g in groups:
+                c = f["continuum"][g]
+                label = attr_str(c, "group") or "width sweep"
+                h = c["spacing"][:]
+                d = c["field_difference"][:]
+                order = c["order"][:]
+                loss = c["loss"][:]
+                ok = np.isfinite(d) & (d > 0)
+                if ok.any():
+                    last = order[np.isfinite(order)]
+                    tag = " (order %.2f)" % last[-1] if last.size else ""
+                    ax1.loglog(h[ok], d[ok], marker="o", label=label + tag)
+                ax2.plot(h, loss, marker="o", label=label)
+                rich = float(c.attrs.get("richardson_loss", np.nan))
+                if np.isfinite(rich):
+                    p = float(c.attrs.get("richardson_order", np.nan))
+                    ax2.axhline(rich, ls="--", lw=1.0, color=ax2.lines[-1].get_color(),
+                                label="Richardson %.8g (order %.2f)" % (rich, p))
+            ax1.set_xlabel("spacing a of the finer lattice")
+            ax1.set_ylabel(r"RMS $|w_a - w_{a'}|$ on the coarser lattice")
+            ax1.set_title("%s: field differences" % base)
+            ax1.grid(True, which="both", alpha=0.3)
+            ax1.legend(loc="best", fontsize="small")
+            ax2.set_xscale("log")
+            ax2.set_xlabel("spacing a")
+            ax2.set_ylabel("final loss")
+            ax2.set_title("continuum limit of the loss")
+            ax2.grid(True, alpha=0.3)
+            ax2.legend(loc="best", fontsize="small")
+            _save(fig, out + "_continuum.png", written)
+        pts = f["points"] if "points" in f else None
+        if pts is not None and "status" in pts:
+            status = [s.decode() if isinstance(s, bytes) else s for s in pts["status"][:]]
+            sites = pts["sites"][:]
+            rate = pts["steps_per_s"][:]
+            ok = np.array([s == "complete" for s in status]) & np.isfinite(rate) & (rate > 0)
+            if ok.sum() >= 2:
+                fig, ax = _figure()
+                ax.loglog(sites[ok], 1.0 / rate[ok], marker="o", ls="", label="points")
+                p = float(f.attrs.get("scaling_exponent", np.nan))
+                if np.isfinite(p):
+                    x = np.log(sites[ok].astype(float))
+                    y = np.log(1.0 / rate[ok])
+                    c0 = np.mean(y) - p * np.mean(x)
+                    xs = np.linspace(x.min(), x.max(), 20)
+                    ax.loglog(np.exp(xs), np.exp(c0 + p * xs), lw=1.0, label="fit: time/step ~ N^%.3f" % p)
+                ax.set_xlabel("sites N")
+                ax.set_ylabel("time per step [s]")
+                ax.set_title("%s: throughput" % base)
+                ax.grid(True, which="both", alpha=0.3)
+                ax.legend(loc="best", fontsize="small")
+                _save(fig, out + "_throughput.png", written)
+    return written
+
+
 def plot_file(path, outdir, prefix=None, replica=0):
     """Writes the PNGs of PATH into OUTDIR; returns their paths."""
     import matplotlib
 
     matplotlib.use("Agg")
+    if os.path.isfile(path) and is_sweep_summary(path):
+        return plot_sweep(path, outdir, prefix)
     f = open_run_file(path)
     try:
         base = os.path.basename(path)
@@ -297,8 +399,9 @@ def plot_file(path, outdir, prefix=None, replica=0):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description="Plot a synfield run file (format synfield-1) as PNGs.")
-    ap.add_argument("file", help="HDF5 run file (OUT.h5, or OUT.h5.partial while a run writes it)")
+    ap = argparse.ArgumentParser(description="Plot a synfield run file (format synfield-1) or a sweep summary "
+                                 "(B.sweep.h5, format synfield-sweep-1) as PNGs.")
+    ap.add_argument("file", help="HDF5 run file (OUT.h5, or OUT.h5.partial while a run writes it), or a sweep summary")
     ap.add_argument("-o", "--output", required=True, metavar="DIR", help="folder for the PNGs (created)")
     ap.add_argument("--prefix", help="file name prefix (default: the input's name without .h5)")
     ap.add_argument("--replica", type=int, default=0, help="replica shown in the field plots (default 0)")

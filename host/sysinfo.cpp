@@ -1,0 +1,44 @@
+// host/sysinfo.h
+#include "sysinfo.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+
+namespace synfield {
+namespace {
+
+// The value of "KEY: n kB" in a /proc file, in bytes.
+double proc_bytes(const char* file, const char* key) {
+  std::ifstream in(file);
+  std::string line;
+  const std::size_t n = std::strlen(key);
+  while (std::getline(in, line))
+    if (line.compare(0, n, key) == 0 && line.size() > n && line[n] == ':')
+      return 1024.0 * std::strtod(line.c_str() + n + 1, nullptr);
+  return 0.0;
+}
+
+constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
+
+}  // namespace
+
+double host_available_bytes() {
+  // a machine whose memory grows on use (a ballooned VM) reports too little: the user says
+  if (const char* env = std::getenv("SYNFIELD_HOST_MEMORY_GIB")) {
+    const double g = std::strtod(env, nullptr);
+    if (g > 0) return g * kGiB;
+  }
+  return proc_bytes("/proc/meminfo", "MemAvailable");
+}
+
+double peak_resident_bytes() { return proc_bytes("/proc/self/status", "VmHWM"); }
+
+std::string gib_text(double bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3g GiB", bytes / kGiB);
+  return buf;
+}
+
+}  // namespace synfield
