@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 
@@ -17,7 +18,7 @@
 
 #include "benchmarks/stream_triad.h"
 #include "gd.h"
-#include "initial.h"
+#include "run.h"
 
 namespace synfield::bench {
 namespace {
@@ -95,42 +96,6 @@ Work gd_work(const Problem& p) {
   return w;
 }
 
-namespace {
-
-// The gd options that step the field solver's dynamics (as run_gd, host/run.h); `note` says
-// why there is none.
-bool gd_options(const Problem& p, GdOptions& opt, std::string& note) {
-  if (!p.model.enabled) return note = "no [model] in the config", false;
-  if (!p.terms.empty()) return note = "the config's [[potential]] terms have no gradient-descent counterpart", false;
-  if (p.model.replica_data != Model::ReplicaData::shared) return note = "per-replica data ([model].replica_data)", false;
-  const Dynamics& d = p.dynamics;
-  if (d.equation == Equation::gradient_flow && d.integrator == Integrator::euler) {
-    match_gradient_flow(opt, d.dt, d.eta, p.lattice.mu());
-  } else if (d.equation == Equation::damped && d.integrator == Integrator::leapfrog &&
-             d.damping.kind == Damping::Kind::constant) {
-    match_damped_leapfrog(opt, d.dt, d.damping.gamma, p.lattice.mu());
-  } else {
-    return note = std::string("no gradient-descent counterpart of ") + to_string(d.equation) + " with " +
-                  to_string(d.integrator),
-           false;
-  }
-  opt.steps = d.steps;
-  opt.minibatch = p.model.minibatch < p.model.data.samples() ? p.model.minibatch : 0;
-  opt.seed = p.model.seed;
-  opt.bias = p.model.bias;
-  opt.scale = p.model.scale;
-  opt.replicas = p.lattice.replicas;
-  std::vector<double> pi;
-  initial_state(p, opt.W0, pi);
-  if (d.equation == Equation::damped && std::any_of(pi.begin(), pi.end(), [](double v) { return v != 0.0; }))
-    return note = "an initial velocity (the heavy ball starts from rest)", false;
-  opt.observe_every = p.output.observe_every;
-  opt.snapshot_every = 0;
-  return true;
-}
-
-}  // namespace
-
 Result run_bench(const Problem& p, Backend backend, const Ceilings& c) {
   Result r;
   r.backend = backend;
@@ -156,10 +121,15 @@ Result run_bench(const Problem& p, Backend backend, const Ceilings& c) {
     r.field.seconds = now() - t0;
     r.field.ran = true;
   }
-  GdOptions opt;
-  if (gd_options(p, opt, r.gd.note)) {
+  std::optional<GdOptions> opt;
+  try {
+    opt = gd_options(p);
+  } catch (const std::runtime_error& e) {
+    r.gd.note = e.what();
+  }
+  if (opt) {
     const double t0 = now();
-    const GdResult g = train_gd(p.model.data, opt);
+    const GdResult g = train_gd(p.model.data, *opt);
     r.gd.seconds = now() - t0;
     r.gd.ran = true;
     r.gd.steps = g.steps;

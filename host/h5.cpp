@@ -26,19 +26,6 @@ struct Quiet {
 };
 const Quiet quiet;
 
-// The innermost message of HDF5's current error stack ("unable to lock file, …"), or "".
-std::string hdf5_reason() {
-  std::string msg;
-  H5Ewalk2(
-      H5E_DEFAULT, H5E_WALK_UPWARD,
-      [](unsigned n, const H5E_error2_t* e, void* data) -> herr_t {
-        if (n == 0 && e->desc) *static_cast<std::string*>(data) = e->desc;
-        return 0;
-      },
-      &msg);
-  return msg;
-}
-
 hid_t check(hid_t id, const std::string& what) {
   if (id < 0) throw Error(what);
   return id;
@@ -84,6 +71,19 @@ Handle access_props(hsize_t row_bytes, bool filtered) {
 }  // namespace
 
 void quiet_this_thread() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
+
+std::string hdf5_reason() {
+  std::string msg;
+  H5Ewalk2(
+      H5E_DEFAULT, H5E_WALK_UPWARD,
+      [](unsigned n, const H5E_error2_t* e, void* data) -> herr_t {
+        if (n == 0 && e->desc) *static_cast<std::string*>(data) = e->desc;
+        return 0;
+      },
+      &msg);
+  return msg;
+}
+
 
 Handle& Handle::operator=(Handle&& o) noexcept {
   if (this != &o) {

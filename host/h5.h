@@ -42,6 +42,8 @@ hid_t native_type();
 // Turns off HDF5's printing of its error stack for the calling thread (the stack is per
 // thread in a thread-safe HDF5); we report our own messages.
 void quiet_this_thread();
+// The innermost message of HDF5's current error stack ("unable to lock file, …"), or "".
+std::string hdf5_reason();
 
 class File {
  public:

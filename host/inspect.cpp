@@ -38,18 +38,6 @@ constexpr double kTiny = 1e-8;  // |b| ≤ kTiny·max|b| is left out of the rela
 
 // ---- HDF5 helpers ------------------------------------------------------------------------
 
-// The innermost message of HDF5's current error stack ("unable to lock file, …"), or "".
-std::string hdf5_reason() {
-  std::string msg;
-  H5Ewalk2(
-      H5E_DEFAULT, H5E_WALK_UPWARD,
-      [](unsigned n, const H5E_error2_t* e, void* data) -> herr_t {
-        if (n == 0 && e->desc) *static_cast<std::string*>(data) = e->desc;
-        return 0;
-      },
-      &msg);
-  return msg;
-}
 
 enum class OpenMode { plain, swmr, no_locking };
 
@@ -103,7 +91,7 @@ OpenFile open_run_file(const std::string& path) {
   OpenFile f;
   f.path = path;
   hid_t id = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
-  const std::string first_reason = id < 0 ? hdf5_reason() : "";
+  const std::string first_reason = id < 0 ? h5::hdf5_reason() : "";
   if (id < 0) {
     id = H5Fopen(path.c_str(), H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, H5P_DEFAULT);
     f.mode = OpenMode::swmr;

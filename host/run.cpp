@@ -113,7 +113,7 @@ std::string first_difference(const std::string& a, const std::string& b) {
 
 }  // namespace
 
-void run_gd(const Problem& p, const std::string& output, bool quiet) {
+GdOptions gd_options(const Problem& p) {
   if (!p.model.enabled) throw std::runtime_error("synfield gd needs a [model] in the config");
   if (!p.terms.empty())
     throw std::runtime_error("synfield gd trains the bare network: the config's [[potential]] terms have no "
@@ -149,6 +149,11 @@ void run_gd(const Problem& p, const std::string& output, bool quiet) {
     throw std::runtime_error("synfield gd starts the heavy ball from rest: the config's [initial.<field>].velocity "
                              "must be zero");
   opt.observe_every = p.output.observe_every;
+  return opt;
+}
+
+void run_gd(const Problem& p, const std::string& output, bool quiet) {
+  GdOptions opt = gd_options(p);
   opt.snapshot_every = p.output.snapshot_every;
   opt.output = output;
   if (!quiet)

@@ -31,6 +31,7 @@
 #include <synfield/solver.h>
 
 #include "checkpoint.h"
+#include "gd.h"
 
 namespace synfield {
 
@@ -72,6 +73,12 @@ struct Resume {
   Problem problem;
 };
 Resume load_resume(const std::string& checkpoint, const std::string& config, const std::vector<std::string>& sets);
+
+// The gd reference's options that step the field solver's dynamics of `p` (gradient_flow +
+// euler, or damped + leapfrog with constant γ, from rest) on the same initial weights and
+// minibatch sequence; std::runtime_error naming why when there is no counterpart. The
+// observation cadence is the config's; no snapshots and no output file are set.
+GdOptions gd_options(const Problem& p);
 
 // `synfield gd`: trains the model of `p` with the CPU gradient-descent reference
 // (host/gd.h), its learning rate, momentum and first step mapped from [dynamics] so that

@@ -34,8 +34,9 @@ struct Case {
 
 std::ostream& operator<<(std::ostream& os, const Case& c) { return os << c.name; }
 
-// GD options matching the model of `p` (the same W0 as the solver's initial state).
-GdOptions gd_options(const Problem& p) {
+// GD options matching the model of `p` (the same W0 as the solver's initial state); each test
+// sets the learning rate and momentum itself, independently of run.h's gd_options().
+GdOptions gd_base_options(const Problem& p) {
   GdOptions opt;
   opt.minibatch = p.model.minibatch;
   opt.seed = p.model.seed;
@@ -128,7 +129,7 @@ TEST_P(FlowVsGd, WeightsBiasesAndLossAgreeOver1000Steps) {
   ASSERT_EQ(p.model.coupling == Model::Coupling::dense, c.coupling == "dense");
   ASSERT_DOUBLE_EQ(p.model.scale, su.s);
   ASSERT_DOUBLE_EQ(p.lattice.mu(), su.mu);
-  GdOptions opt = gd_options(p);
+  GdOptions opt = gd_base_options(p);
   match_gradient_flow(opt, p.dynamics.dt, p.dynamics.eta, p.lattice.mu());
   // replicas start from different weights (else the replica layout would go untested)
   const long N = su.data.features();
@@ -156,7 +157,7 @@ TEST_P(LeapfrogVsHeavyBall, WeightSequencesAgreeForSeveralFrictions) {
     SCOPED_TRACE("gamma dt = " + num(gamma_dt));
     su.cfg.dynamics = damped_dynamics("leapfrog", dt, gamma_dt / dt, 400);
     const Problem p = su.cfg.problem();
-    GdOptions opt = gd_options(p);
+    GdOptions opt = gd_base_options(p);
     match_damped_leapfrog(opt, p.dynamics.dt, p.dynamics.damping.gamma, p.lattice.mu());
     auto s = make_solver(p, backend);
     // checkpoints cut the run into chunks: the merged half kicks must not matter
@@ -180,7 +181,7 @@ TEST_P(SgdVsGd, GradientFlowMinibatchesFollowTheSameSequence) {
   su.cfg.dynamics = flow_dynamics("euler", 1.0, 0.5 / su.lambda(), 300);
   const Problem p = su.cfg.problem();
   ASSERT_EQ(p.model.coupling, Model::Coupling::factored);
-  GdOptions opt = gd_options(p);
+  GdOptions opt = gd_base_options(p);
   match_gradient_flow(opt, p.dynamics.dt, p.dynamics.eta, p.lattice.mu());
   auto s = make_solver(p, backend());
   // 5 batches per epoch: 4, 5, 6 straddle the first reshuffle
@@ -208,7 +209,7 @@ TEST_P(SgdVsGd, LeapfrogMinibatchesFollowTheSameSequence) {
   const double dt = 1.0 / std::sqrt(su.lambda());
   su.cfg.dynamics = damped_dynamics("leapfrog", dt, 0.3 / dt, 200);
   const Problem p = su.cfg.problem();
-  GdOptions opt = gd_options(p);
+  GdOptions opt = gd_base_options(p);
   match_damped_leapfrog(opt, p.dynamics.dt, p.dynamics.damping.gamma, p.lattice.mu());
   auto s = make_solver(p, backend());
   compare_to_gd(*s, p, opt, {1, 3, 4, 5, 9, 200}, 1e-11);

@@ -175,7 +175,7 @@ TEST_F(SweepCli, BenchAgreesWithTheGdReference) {
                                     "' --set 'lattice.shape=[256]' --set data.samples=8 --set dynamics.steps=5 "
                                     "--set dynamics.integrator=rk4 --triad-elements 100000 --dgemm-n 64");
   EXPECT_EQ(l.status, 0) << l.err;
-  EXPECT_NE(l.out.find("gd reference (cpu)  not run: no gradient-descent counterpart"), std::string::npos) << l.out;
+  EXPECT_NE(l.out.find("gd reference (cpu)  not run: synfield gd has no counterpart of gradient_flow with rk4"), std::string::npos) << l.out;
 }
 
 }  // namespace
