@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <stdexcept>
 #include <utility>
 #include <vector>
@@ -22,42 +23,54 @@
 #include "launch.h"
 #include "perceptron.h"
 
-#if defined(_OPENMP) && !defined(SYNFIELD_CUDA_TU)
-#include <omp.h>
-#endif
-
 namespace synfield {
-
-// Runs the enclosing scope's OpenMP launches on the calling thread when `on` (the CPU
-// backend's launches are OpenMP parallel regions; elsewhere this does nothing).
-class SingleThreadScope {
- public:
-  explicit SingleThreadScope(bool on) {
-#if defined(_OPENMP) && !defined(SYNFIELD_CUDA_TU)
-    if (on) {
-      saved_ = omp_get_max_threads();
-      omp_set_num_threads(1);
-    }
-#else
-    (void)on;
-#endif
-  }
-  ~SingleThreadScope() {
-#if defined(_OPENMP) && !defined(SYNFIELD_CUDA_TU)
-    if (saved_ > 0) omp_set_num_threads(saved_);
-#endif
-  }
-  SingleThreadScope(const SingleThreadScope&) = delete;
-  SingleThreadScope& operator=(const SingleThreadScope&) = delete;
-
- private:
-  int saved_ = 0;
-};
 
 template <class Sys, class Real>
 class Engine final : public Solver {
   template <class T>
   using vec = typename Sys::template vector<T>;
+
+  // A state-sized array: w, π or a scratch array. On the CPU each one sits in an allocation
+  // padded by one 4 KiB page and starts `slot` × kStagger bytes past a page boundary (slot:
+  // w 0, π 1, scratch k 2 + k). Unpadded, arrays of 2^24 elements come from malloc exactly
+  // 128 MiB + 4 KiB apart, and there the fused kick-drift (loads w, π; stores π and w') ran
+  // fp64 1.9× (1-D) and 1.4× (3-D) slower than with the padding, in the same binary; the
+  // two-pass step suffers too, less. The padding is what helps (the gap between arrays, not
+  // their offset in a page: a page of padding at malloc's offset did as well); the in-page
+  // stagger is kept as a guard against 4K aliasing between one array's stores and another's
+  // loads (benchmarks/RESULTS.md, "Staggered arrays"). Arrays swap whole (buffer and
+  // offset), so w and the fused pass's output stay apart after the swap. On the GPU: no
+  // padding, offset 0.
+  class Array {
+   public:
+    Array(long n, int slot) : n_(n) {
+      if constexpr (Sys::backend == Backend::cpu) {
+        constexpr long kPage = 4096, kWord = static_cast<long>(sizeof(Real));
+        buf_.resize(n + kPage / kWord, Real(0));
+        const long at = static_cast<long>(reinterpret_cast<std::uintptr_t>(raw(buf_)) % kPage);
+        off_ = ((slot * kStagger - at) % kPage + kPage) % kPage / kWord;  // < one page
+      } else {
+        buf_.resize(n, Real(0));
+      }
+    }
+    Real* data() { return raw(buf_) + off_; }
+    const Real* data() const { return raw(buf_) + off_; }
+    auto begin() { return buf_.begin() + off_; }
+    auto end() { return buf_.begin() + off_ + n_; }
+    auto begin() const { return buf_.begin() + off_; }
+    auto end() const { return buf_.begin() + off_ + n_; }
+    long size() const { return n_; }
+    void swap(Array& o) {
+      buf_.swap(o.buf_);
+      std::swap(off_, o.off_);
+      std::swap(n_, o.n_);
+    }
+
+   private:
+    vec<Real> buf_;
+    long off_ = 0, n_ = 0;
+  };
+  static constexpr long kStagger = 1024 + 64;  // bytes between the slots' in-page offsets
 
  public:
   Engine(const Problem& p, bool generic_only)
@@ -69,8 +82,8 @@ class Engine final : public Solver {
         total_(rows_ * N_),
         mu_(p.lattice.mu()),
         mu_v_(p.lattice.units == Units::continuum ? p.lattice.mu() : 1.0),
-        w_(total_, Real(0)),
-        pi_(total_, Real(0)),
+        w_(total_, 0),
+        pi_(total_, 1),
         t_(p.dynamics.t0) {
     scratch_.reserve(kScratch);  // raw pointers into scratch arrays stay valid as it grows
     if (static_cast<int>(p.terms.size()) > kernels::kMaxTerms)
@@ -84,7 +97,6 @@ class Engine final : public Solver {
       model_ = std::make_unique<Perceptron<Sys, Real>>(p.model, B_, mu_);
       nl_.resize(total_);
       if (p.model.bias) b_.assign(rows_, 0.0), pb_.assign(rows_, 0.0);
-      serial_sites_ = Sys::backend == Backend::cpu && total_ <= kSerialSites;
     }
     for (const Term& t : p.terms) {
       coef_fields_.emplace_back();
@@ -211,12 +223,15 @@ class Engine final : public Solver {
 
   static Real* raw(vec<Real>& v) { return thrust::raw_pointer_cast(v.data()); }
   static const Real* raw(const vec<Real>& v) { return thrust::raw_pointer_cast(v.data()); }
+  static Real* raw(Array& v) { return v.data(); }
+  static const Real* raw(const Array& v) { return v.data(); }
 
   // Scratch array k (allocated on first use).
   static constexpr std::size_t kScratch = 6;
-  vec<Real>& tmp(std::size_t k) {
+  static constexpr std::size_t kDriftOut = 0;  // the fused kick-drift's new w
+  Array& tmp(std::size_t k) {
     if (k >= kScratch) throw std::logic_error("Engine: scratch index out of range");
-    while (scratch_.size() <= k) scratch_.emplace_back(total_, Real(0));
+    while (scratch_.size() <= k) scratch_.emplace_back(total_, 2 + static_cast<int>(scratch_.size()));
     return scratch_[k];
   }
 
@@ -234,12 +249,12 @@ class Engine final : public Solver {
   }
 
   template <class T>
-  static void download(const vec<Real>& src, std::vector<T>& dst) {
+  static void download(const Array& src, std::vector<T>& dst) {
     std::vector<Real> h(src.size());
     thrust::copy(src.begin(), src.end(), h.begin());
     dst.assign(h.begin(), h.end());
   }
-  static void upload(const std::vector<double>& src, vec<Real>& dst) {
+  static void upload(const std::vector<double>& src, Array& dst) {
     std::vector<Real> h(src.begin(), src.end());
     thrust::copy(h.begin(), h.end(), dst.begin());
   }
@@ -326,7 +341,6 @@ class Engine final : public Solver {
   void with_nonlocal(const Real* W, const std::vector<double>& b, Fn&& fn) {
     if (model_) {
       model_->force(W, b, raw(nl_), fb_, step_);
-      const SingleThreadScope serial(serial_sites_);
       fn(static_cast<const Real*>(raw(nl_)));
     } else {
       fn(nullptr);
@@ -335,32 +349,38 @@ class Engine final : public Solver {
 
   // --- damped equation: symmetric splitting with exact kicks ---------------------------
 
-  void kick(double h) {
+  // A kick by h (π ← eπ + φF(w), summing the energy it dissipates) and, when `fused`, the
+  // drift by h_drift that follows it (w ← w + h_drift π) in the same pass over the sites:
+  // the new w goes to a scratch array, since the kick's stencil reads the old one, and
+  // then takes w_'s place.
+  void kick(double h, bool fused = false, double h_drift = 0.0) {
     const KickWeights k = kick_weights(p_.dynamics.damping.gamma_at(t_), h);
+    const bool sum = k.alpha != 0.0 || k.beta != 0.0 || k.delta != 0.0;  // γ = 0: nothing to sum
     with_nonlocal(raw(w_), b_, [&](auto extra) {
       dispatch([&](auto geo, auto pot) {
         constexpr int D = decltype(geo)::dim;
-        const kernels::Kick<D, decltype(pot), Real, decltype(extra)> op{
-            pot, shape(), raw(w_), raw(pi_), extra, Real(k.e), Real(k.phi), k.alpha, k.beta, k.delta};
-        if (k.alpha == 0.0 && k.beta == 0.0 && k.delta == 0.0)  // γ = 0: nothing to sum
-          for_each_site<Sys, D>(geo, rows_, op);
+        const auto run = [&](const auto& op) {
+          if (sum)
+            D_ += mu_ * reduce_sites<Sys, D>(geo, rows_, op);
+          else
+            for_each_site<Sys, D>(geo, rows_, op);
+        };
+        using KickOp = kernels::Kick<D, decltype(pot), Real, decltype(extra)>;
+        const KickOp kop{pot, shape(), raw(w_), raw(pi_), extra, Real(k.e), Real(k.phi), k.alpha, k.beta, k.delta};
+        if (fused)
+          run(kernels::KickDrift<D, decltype(pot), Real, decltype(extra)>{kop, raw(tmp(kDriftOut)), Real(h_drift)});
         else
-          D_ += mu_ * reduce_sites<Sys, D>(geo, rows_, op);
+          run(kop);
       });
     });
     for (std::size_t c = 0; c < pb_.size(); ++c) {
       D_ += k.alpha * pb_[c] * pb_[c] + 2.0 * k.beta * pb_[c] * fb_[c] + k.delta * fb_[c] * fb_[c];
       pb_[c] = k.e * pb_[c] + k.phi * fb_[c];
     }
-  }
-
-  void drift(double h) {
-    {
-      const SingleThreadScope serial(serial_sites_);
-      for_each_element<Sys>(total_, kernels::Drift<Real>{raw(w_), raw(pi_), Real(h)});
-    }
-    for (std::size_t c = 0; c < b_.size(); ++c) b_[c] += h * pb_[c];
-    t_ += h;
+    if (!fused) return;
+    w_.swap(tmp(kDriftOut));
+    for (std::size_t c = 0; c < b_.size(); ++c) b_[c] += h_drift * pb_[c];
+    t_ += h_drift;
   }
 
   // `steps` steps of the composition K(c₀/2) D(c₀) K((c₀+c₁)/2) … D(c_last) K(c_last/2),
@@ -371,8 +391,7 @@ class Engine final : public Solver {
     double pending = 0.5 * c[0];
     for (std::int64_t n = 0; n < steps; ++n) {
       for (std::size_t j = 0; j < s; ++j) {
-        kick(pending * h);
-        drift(c[j] * h);
+        kick(pending * h, true, c[j] * h);  // a kick and the drift after it, fused
         pending = 0.5 * (c[j] + c[(j + 1) % s]);
       }
       ++step_;
@@ -427,7 +446,7 @@ class Engine final : public Solver {
 
   // out = η F(w) (h = 0) or w + h η F(w); returns Σ F² over the weights (fb_ gets the
   // bias force).
-  double flow_velocity(Real eta, Real h, vec<Real>& out) {
+  double flow_velocity(Real eta, Real h, Array& out) {
     double f2 = 0.0;
     with_nonlocal(raw(w_), b_, [&](auto extra) {
       dispatch([&](auto geo, auto pot) {
@@ -487,17 +506,11 @@ class Engine final : public Solver {
   int B_, F_;
   long rows_, total_;
   double mu_, mu_v_;
-  vec<Real> w_, pi_;
-  std::vector<vec<Real>> scratch_;
+  Array w_, pi_;
+  std::vector<Array> scratch_;
   std::vector<vec<Real>> coef_fields_;
   bool free_ = false;
   std::unique_ptr<Perceptron<Sys, Real>> model_;
-  // With a model on the CPU and at most kSerialSites weights, the per-site launches of a
-  // step run on the calling thread: they take microseconds next to the force's BLAS calls,
-  // while an OpenMP region's workers go on spinning after it (libgomp: ~3 ms by default)
-  // and take a core from the BLAS threads of the next force evaluation.
-  static constexpr long kSerialSites = 1L << 18;
-  bool serial_sites_ = false;
   vec<Real> nl_;                       // the model's force on the weights
   std::vector<double> b_, pb_, fb_;    // biases, their momenta and force (c = o·B + r)
   double t_;

@@ -7,6 +7,10 @@
 //                            f(row, Site) for every row (a (field, replica) pair or a
 //                            replica) and lattice site; the reduction is Σ in double,
 //                            for_each_site drops any per-site value (dead code then).
+// On the CPU a launch of at most Sys::serial_elements elements (sites × rows) runs on the
+// calling thread: an OpenMP region costs more than such work, and its idle workers go on
+// spinning after it (libgomp: ~3 ms by default), taking a core from the BLAS threads of a
+// model's next product. On the GPU every launch goes to the device.
 // On the CPU the site launch walks lines of the fastest axis (runs of short lines, or
 // segments of long ones, so long 1-D lines still split across threads) and increments the
 // coordinates instead of dividing them out; the inner sites of a line run as one
@@ -39,6 +43,7 @@ namespace synfield {
 struct CudaSystem {
   static constexpr Backend backend = Backend::cuda;
   static constexpr bool walk_lines = false;
+  static constexpr long serial_elements = 0;  // every launch on the device
   template <class T>
   using vector = thrust::cuda::vector<T>;
   static auto policy() { return thrust::cuda::par; }
@@ -48,6 +53,12 @@ using System = CudaSystem;
 struct OmpSystem {
   static constexpr Backend backend = Backend::cpu;
   static constexpr bool walk_lines = true;
+  // Up to 2^18 elements (tens to hundreds of µs of work on one core) on the calling thread:
+  // the size below which a per-site update next to a model's GEMMs was measured to run
+  // faster serially (benchmarks/RESULTS_model.md), and every lattice of the tests. A
+  // lattice-only run of up to 2^18 sites (64³) thus uses one core; on a many-core CPU a
+  // smaller cut-off would serve it better, at the price of the model case above.
+  static constexpr long serial_elements = 1L << 18;
   template <class T>
   using vector = thrust::omp::vector<T>;
   static auto policy() { return thrust::omp::par; }
@@ -210,27 +221,66 @@ struct DropValue {
   }
 };
 
+// Whether a launch of `elements` elements runs on the calling thread.
+template <class Sys>
+bool serial(long elements) {
+  return Sys::backend == Backend::cpu && elements <= Sys::serial_elements;
+}
+
+// f(i) for i in [0, items): on the calling thread when `on_caller`, else over Sys.
+template <class Sys, class F>
+void run_items(long items, const F& f, bool on_caller) {
+  if constexpr (Sys::backend == Backend::cpu) {
+    if (on_caller) {
+      for (long i = 0; i < items; ++i) f(i);
+      return;
+    }
+  }
+  thrust::for_each(Sys::policy(), thrust::counting_iterator<long>(0), thrust::counting_iterator<long>(items), f);
+}
+
+// Σ f(i) for i in [0, items) in double; on the calling thread (in kLanes partial sums, not
+// one chain of dependent additions) when `on_caller`, else over Sys.
+template <class Sys, class F>
+double sum_items(long items, const F& f, bool on_caller) {
+  if constexpr (Sys::backend == Backend::cpu) {
+    if (on_caller) {
+      constexpr int kLanes = 8;
+      double lane[kLanes] = {};
+      long i = 0;
+      for (; i + kLanes <= items; i += kLanes)
+        for (int k = 0; k < kLanes; ++k) lane[k] += f(i + k);
+      for (; i < items; ++i) lane[0] += f(i);
+      double sum = 0.0;
+      for (int k = 0; k < kLanes; ++k) sum += lane[k];
+      return sum;
+    }
+  }
+  return thrust::transform_reduce(Sys::policy(), thrust::counting_iterator<long>(0),
+                                  thrust::counting_iterator<long>(items), f, 0.0, thrust::plus<double>());
+}
+
 }  // namespace launch_detail
 
 template <class Sys, class F>
 void for_each_element(long n, const F& f) {
-  thrust::for_each(Sys::policy(), thrust::counting_iterator<long>(0), thrust::counting_iterator<long>(n), f);
+  launch_detail::run_items<Sys>(n, f, launch_detail::serial<Sys>(n));
 }
 
 template <class Sys, class F>
 double reduce_elements(long n, const F& f) {
-  return thrust::transform_reduce(Sys::policy(), thrust::counting_iterator<long>(0),
-                                  thrust::counting_iterator<long>(n), f, 0.0, thrust::plus<double>());
+  return launch_detail::sum_items<Sys>(n, f, launch_detail::serial<Sys>(n));
 }
 
 template <class Sys, int D, class F>
 double reduce_sites(const kernels::Geometry<D>& g, long rows, const F& f) {
   using namespace launch_detail;
+  const bool on_caller = serial<Sys>(rows * g.sites);
   if constexpr (Sys::walk_lines) {
     const auto walker = LineWalker<D, F, double>::make(g, f);
-    return reduce_elements<Sys>(walker.items(rows), walker);
+    return sum_items<Sys>(walker.items(rows), walker, on_caller);
   } else {
-    return reduce_elements<Sys>(rows * g.sites, ElementDecoder<D, F, double>{g, f});
+    return sum_items<Sys>(rows * g.sites, ElementDecoder<D, F, double>{g, f}, on_caller);
   }
 }
 
@@ -238,11 +288,12 @@ template <class Sys, int D, class F>
 void for_each_site(const kernels::Geometry<D>& g, long rows, const F& f) {
   using namespace launch_detail;
   using G = DropValue<F>;
+  const bool on_caller = serial<Sys>(rows * g.sites);
   if constexpr (Sys::walk_lines) {
     const auto walker = LineWalker<D, G, double>::make(g, G{f});
-    for_each_element<Sys>(walker.items(rows), Discard<LineWalker<D, G, double>>{walker});
+    run_items<Sys>(walker.items(rows), Discard<LineWalker<D, G, double>>{walker}, on_caller);
   } else {
-    for_each_element<Sys>(rows * g.sites, Discard<ElementDecoder<D, G, double>>{{g, G{f}}});
+    run_items<Sys>(rows * g.sites, Discard<ElementDecoder<D, G, double>>{{g, G{f}}}, on_caller);
   }
 }
 

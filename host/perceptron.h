@@ -103,7 +103,7 @@ class Perceptron {
   double test_loss(const Real* W, const std::vector<double>& b, std::vector<double>* pred) {
     if (Pt_ == 0) return 0.0;
     upload_bias(b);
-    small_for_each(Pt_ * M_, kernels::ResidualInit<Real>{raw(R_), raw(Yt_), nullptr, raw(bdev_), O_, B_, M_});
+    for_each_element<Sys>(Pt_ * M_, kernels::ResidualInit<Real>{raw(R_), raw(Yt_), nullptr, raw(bdev_), O_, B_, M_});
     gemm_.gemm(Trans::no, Trans::yes, Pt_, M_, N_, Real(-s_), raw(Xt_), N_, W, N_, Real(1), raw(R_), M_);
     const double c = reduce_elements<Sys>(Pt_ * M_, kernels::SquareAt<Real>{raw(R_)});
     if (pred) {
@@ -129,24 +129,9 @@ class Perceptron {
   static Real* raw(vec<Real>& v) { return thrust::raw_pointer_cast(v.data()); }
 
   // The CPU backend's arrays are host memory: the per-step bias upload and downloads are
-  // plain loops there, with no staging vector and no copy launch.
+  // plain loops there, with no staging vector and no copy launch. (The element loops next
+  // to the GEMMs are small, so on the CPU they run on the calling thread: host/launch.h.)
   static constexpr bool kHost = Sys::backend == Backend::cpu;
-  static constexpr long kInline = 1L << 18;
-
-  // Element loops of O(P·M) or O(M·N) work next to the GEMMs: inline on the CPU up to
-  // kInline elements (microseconds, where an OpenMP region's workers go on spinning after
-  // it and take a core from the BLAS threads of the next GEMM; the engine runs its per-site
-  // launches the same way, host/engine.h), else the backend's launch.
-  template <class F>
-  static void small_for_each(long n, const F& f) {
-    if constexpr (kHost) {
-      if (n <= kInline) {
-        for (long i = 0; i < n; ++i) f(i);
-        return;
-      }
-    }
-    for_each_element<Sys>(n, f);
-  }
 
   // h[0..M) = fbdev_ (device → host).
   void download_fb(std::vector<Real>& h) {
@@ -212,11 +197,12 @@ class Perceptron {
   void residual(const Real* W, long m, const Real* Xs) {
     const long* rows = rows_live_ ? thrust::raw_pointer_cast(rows_dev_.data()) : nullptr;
     if (per_replica_) {
-      small_for_each(B_ * m * O_, kernels::ReplicaResidualInit<Real>{raw(R_), raw(Y_), rows, raw(bdev_), O_, B_, m});
+      for_each_element<Sys>(B_ * m * O_,
+                            kernels::ReplicaResidualInit<Real>{raw(R_), raw(Y_), rows, raw(bdev_), O_, B_, m});
       gemm_.gemm_batched(Trans::no, Trans::yes, m, O_, N_, Real(-s_), Xs, N_, m * N_, W, static_cast<long>(B_) * N_,
                          N_, Real(1), raw(R_), O_, m * O_, B_);
     } else {
-      small_for_each(m * M_, kernels::ResidualInit<Real>{raw(R_), raw(Y_), rows, raw(bdev_), O_, B_, M_});
+      for_each_element<Sys>(m * M_, kernels::ResidualInit<Real>{raw(R_), raw(Y_), rows, raw(bdev_), O_, B_, M_});
       gemm_.gemm(Trans::no, Trans::yes, m, M_, N_, Real(-s_), Xs, N_, W, N_, Real(1), raw(R_), M_);
     }
   }
@@ -252,8 +238,8 @@ class Perceptron {
 
   void dense_force(const Real* W, const std::vector<double>& b, Real* F, std::vector<double>& fb) {
     gemm_.gemm(Trans::no, Trans::no, M_, N_, N_, Real(-2 * inv_mu_), W, N_, raw(J2_), N_, Real(0), F, N_);
-    small_for_each(M_ * N_, kernels::DenseLinearForce<Real>{F, raw(J1_), raw(colsum_), raw(bdev_), N_, B_,
-                                                            Real(inv_mu_), Real(2 * s_)});
+    for_each_element<Sys>(M_ * N_, kernels::DenseLinearForce<Real>{F, raw(J1_), raw(colsum_), raw(bdev_), N_, B_,
+                                                                   Real(inv_mu_), Real(2 * s_)});
     if (!bias_) return;
     // F_b = 2 (Σ_l Y_o − s (Σ_l X^l)·w_c − P b_c)
     gemm_.gemm(Trans::no, Trans::no, M_, 1, N_, Real(1), W, N_, raw(colsum_), 1, Real(0), raw(fbdev_), 1);

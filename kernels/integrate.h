@@ -45,22 +45,39 @@ struct Kick {
   double alpha, beta, delta;
 
   SF_HD SF_FORCEINLINE double operator()(long row, const Site<D>& s) const {
+    Real p1;
+    return update(row, s, row * shape.sites + s.x, p1);
+  }
+
+  // The kick of element i = (row, s): stores the new π there and also returns it in p1.
+  SF_HD SF_FORCEINLINE double update(long row, const Site<D>& s, long i, Real& p1) const {
     const Real f = total_force<D>(pot, shape, w, extra, row, s);
-    const long i = row * shape.sites + s.x;
     const Real p0 = pi[i];
-    pi[i] = e * p0 + phi * f;
+    p1 = e * p0 + phi * f;
+    pi[i] = p1;
     const double pd = p0, fd = f;
     return alpha * pd * pd + 2.0 * beta * pd * fd + delta * fd * fd;
   }
 };
 
-// w ← w + h π (no stencil: any element order).
-template <class Real>
-struct Drift {
-  Real* w;
-  const Real* pi;
+// A kick followed by the drift w ← w + h π' (π' the kicked momentum) in one pass: the
+// same operations as a Kick pass and then a drift pass, so the same result bit for bit.
+// The kick's stencil reads the old w of the neighbours, so the new w goes to a second
+// array, w_out (which must not alias w or π).
+template <int D, class Pot, class Real, class Extra = std::nullptr_t>
+struct KickDrift {
+  Kick<D, Pot, Real, Extra> kick;
+  Real* w_out;
   Real h;
-  SF_HD SF_FORCEINLINE void operator()(long i) const { w[i] += h * pi[i]; }
+
+  SF_HD SF_FORCEINLINE double operator()(long row, const Site<D>& s) const {
+    const long i = row * kick.shape.sites + s.x;
+    const Real w0 = kick.w[i];
+    Real p1;
+    const double dissipated = kick.update(row, s, i, p1);
+    w_out[i] = w0 + h * p1;
+    return dissipated;
+  }
 };
 
 // Velocity of the gradient flow, v = η F(w), written to `out`; returns F² (per site).
