@@ -1,4 +1,4 @@
-// Checkpoint files (host/checkpoint.h), written with the HDF5 C API directly.
+// Checkpoint files (host/checkpoint.h), written with the HDF5 C API through h5::Handle.
 #include "checkpoint.h"
 
 #include <fcntl.h>
@@ -10,27 +10,12 @@
 #include <cstring>
 #include <filesystem>
 
+#include "h5.h"
+
 namespace synfield {
 namespace {
 
 constexpr const char* kFormat = "synfield-checkpoint-1";
-
-// One HDF5 id, closed with its H5?close.
-class Id {
- public:
-  Id(hid_t id, herr_t (*close)(hid_t)) : id_(id), close_(close) {}
-  Id(const Id&) = delete;
-  Id& operator=(const Id&) = delete;
-  ~Id() {
-    if (id_ >= 0) close_(id_);
-  }
-  hid_t get() const { return id_; }
-  bool ok() const { return id_ >= 0; }
-
- private:
-  hid_t id_;
-  herr_t (*close_)(hid_t);
-};
 
 // FNV-1a, 64 bits.
 struct Fnv {
@@ -77,12 +62,12 @@ class Writer {
     throw CheckpointError("checkpoint " + path_ + ": cannot write " + what);
   }
   void attr(const char* name, hid_t type, const void* value) {
-    Id space(H5Screate(H5S_SCALAR), H5Sclose);
-    Id a(H5Acreate2(file_, name, type, space.get(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
-    if (!a.ok() || H5Awrite(a.get(), type, value) < 0) fail(std::string("attribute ") + name);
+    h5::Handle space(H5Screate(H5S_SCALAR), H5Sclose);
+    h5::Handle a(H5Acreate2(file_, name, type, space.get(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
+    if (!a || H5Awrite(a.get(), type, value) < 0) fail(std::string("attribute ") + name);
   }
   void attr(const char* name, const std::string& s) {
-    Id type(H5Tcopy(H5T_C_S1), H5Tclose);
+    h5::Handle type(H5Tcopy(H5T_C_S1), H5Tclose);
     H5Tset_size(type.get(), s.empty() ? 1 : s.size());
     H5Tset_strpad(type.get(), H5T_STR_NULLPAD);
     std::string v = s.empty() ? std::string(1, '\0') : s;
@@ -93,11 +78,11 @@ class Writer {
   void attr(const char* name, double v) { attr(name, H5T_NATIVE_DOUBLE, &v); }
   void dataset(const std::string& name, hid_t type, const void* data, const std::vector<std::uint64_t>& dims) {
     std::vector<hsize_t> d(dims.begin(), dims.end());
-    Id lcpl(H5Pcreate(H5P_LINK_CREATE), H5Pclose);
+    h5::Handle lcpl(H5Pcreate(H5P_LINK_CREATE), H5Pclose);
     H5Pset_create_intermediate_group(lcpl.get(), 1);
-    Id space(H5Screate_simple(static_cast<int>(d.size()), d.data(), nullptr), H5Sclose);
-    Id ds(H5Dcreate2(file_, name.c_str(), type, space.get(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT), H5Dclose);
-    if (!ds.ok() || H5Dwrite(ds.get(), type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0) fail("dataset " + name);
+    h5::Handle space(H5Screate_simple(static_cast<int>(d.size()), d.data(), nullptr), H5Sclose);
+    h5::Handle ds(H5Dcreate2(file_, name.c_str(), type, space.get(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT), H5Dclose);
+    if (!ds || H5Dwrite(ds.get(), type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0) fail("dataset " + name);
   }
 
  private:
@@ -114,18 +99,18 @@ class Reader {
   bool has_attr(const char* name) const { return H5Aexists(file_, name) > 0; }
   void attr(const char* name, hid_t type, void* out) const {
     if (!has_attr(name)) fail(std::string("attribute ") + name + " missing");
-    Id a(H5Aopen(file_, name, H5P_DEFAULT), H5Aclose);
-    if (!a.ok() || H5Aread(a.get(), type, out) < 0) fail(std::string("attribute ") + name + " unreadable");
+    h5::Handle a(H5Aopen(file_, name, H5P_DEFAULT), H5Aclose);
+    if (!a || H5Aread(a.get(), type, out) < 0) fail(std::string("attribute ") + name + " unreadable");
   }
   std::string str(const char* name) const {
     if (!has_attr(name)) fail(std::string("attribute ") + name + " missing");
-    Id a(H5Aopen(file_, name, H5P_DEFAULT), H5Aclose);
-    Id ft(H5Aget_type(a.get()), H5Tclose);
-    if (!a.ok() || !ft.ok() || H5Tget_class(ft.get()) != H5T_STRING || H5Tis_variable_str(ft.get()) > 0)
+    h5::Handle a(H5Aopen(file_, name, H5P_DEFAULT), H5Aclose);
+    h5::Handle ft(H5Aget_type(a.get()), H5Tclose);
+    if (!a || !ft || H5Tget_class(ft.get()) != H5T_STRING || H5Tis_variable_str(ft.get()) > 0)
       fail(std::string("attribute ") + name + " is not a string");
     const std::size_t n = H5Tget_size(ft.get());
     std::string s(n, '\0');
-    Id mt(H5Tcopy(H5T_C_S1), H5Tclose);
+    h5::Handle mt(H5Tcopy(H5T_C_S1), H5Tclose);
     H5Tset_size(mt.get(), n);
     H5Tset_strpad(mt.get(), H5T_STR_NULLPAD);
     if (H5Aread(a.get(), mt.get(), s.data()) < 0) fail(std::string("attribute ") + name + " unreadable");
@@ -135,9 +120,9 @@ class Reader {
   template <class T>
   std::vector<T> dataset(const std::string& name, hid_t memtype, std::vector<std::uint64_t>* dims = nullptr) const {
     if (path_ok(name) <= 0) fail("dataset " + name + " missing");
-    Id ds(H5Dopen2(file_, name.c_str(), H5P_DEFAULT), H5Dclose);
-    if (!ds.ok()) fail("dataset " + name + " missing");
-    Id space(H5Dget_space(ds.get()), H5Sclose);
+    h5::Handle ds(H5Dopen2(file_, name.c_str(), H5P_DEFAULT), H5Dclose);
+    if (!ds) fail("dataset " + name + " missing");
+    h5::Handle space(H5Dget_space(ds.get()), H5Sclose);
     const int rank = H5Sget_simple_extent_ndims(space.get());
     if (rank < 0) fail("dataset " + name + " unreadable");
     std::vector<hsize_t> d(rank);
@@ -187,8 +172,8 @@ void write_checkpoint(const std::string& path, const Checkpoint& c) {
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
   const std::string tmp = path + ".tmp";
   {
-    Id file(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose);
-    if (!file.ok())
+    h5::Handle file(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose);
+    if (!file)
       throw CheckpointError("checkpoint " + path + ": cannot create the temporary file " + tmp);
     Writer w(tmp, file.get());
     w.attr("format", std::string(kFormat));
@@ -239,8 +224,8 @@ Checkpoint read_checkpoint(const std::string& path) {
   if (!fs::exists(path, ec)) throw CheckpointError("checkpoint " + path + ": no such file");
   if (H5Fis_hdf5(path.c_str()) <= 0)
     throw CheckpointError("checkpoint " + path + ": not an HDF5 file, or truncated or corrupt");
-  Id file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
-  if (!file.ok()) throw CheckpointError("checkpoint " + path + ": cannot open it (truncated or corrupt HDF5 file)");
+  h5::Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
+  if (!file) throw CheckpointError("checkpoint " + path + ": cannot open it (truncated or corrupt HDF5 file)");
   Reader r(path, file.get());
   if (!r.has_attr("format") || r.str("format") != kFormat)
     throw CheckpointError("checkpoint " + path + ": not a synfield checkpoint (root attribute format != \"" +
