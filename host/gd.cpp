@@ -119,7 +119,11 @@ class GdWriter {
     snap_step_ = h5::Series(file_, "/snapshots/step", i64, {});
     std::vector<hsize_t> inner{static_cast<hsize_t>(B_)};
     for (int e : data.shape) inner.push_back(static_cast<hsize_t>(e));
-    for (const auto& name : gd_field_names(k.n_out)) fields_.emplace_back(file_, "/snapshots/fields/" + name, d, inner);
+    const std::vector<std::string> names = opt.field_names.empty() ? gd_field_names(k.n_out) : opt.field_names;
+    if (static_cast<int>(names.size()) != k.n_out)
+      throw std::invalid_argument("GdOptions::field_names: " + std::to_string(names.size()) + " names for " +
+                                  std::to_string(k.n_out) + " outputs");
+    for (const auto& name : names) fields_.emplace_back(file_, "/snapshots/fields/" + name, d, inner);
     if (bias_)
       bias_series_ = std::make_unique<h5::Series>(
           file_, "/snapshots/fields/bias", d,

@@ -81,6 +81,7 @@ struct GdOptions {
   std::int64_t observe_every = 1;   // ≥ 1
   std::int64_t snapshot_every = 0;  // 0 = only the first and last state
   std::string output;               // HDF5 path; empty = no file
+  std::vector<std::string> field_names;  // the weight fields' dataset names; empty = gd_field_names
 };
 
 struct GdResult {

@@ -149,6 +149,7 @@ GdOptions gd_options(const Problem& p) {
     throw std::runtime_error("synfield gd starts the heavy ball from rest: the config's [initial.<field>].velocity "
                              "must be zero");
   opt.observe_every = p.output.observe_every;
+  opt.field_names = p.lattice.fields;  // as the field solver's file names them
   return opt;
 }
 

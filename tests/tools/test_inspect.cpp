@@ -357,6 +357,13 @@ TEST_F(Tools, CompareFieldSolverWithGradientDescent) {
   const Result r = cli("compare field.h5 gd.h5 --rtol 1e-9 --atol 1e-12");
   EXPECT_EQ(r.status, 0) << r.out;
   EXPECT_NE(r.out.find("(synfield-1, gd, complete)"), std::string::npos) << r.out;
+  // fields named in [lattice].fields: the gd file names its weight fields the same way
+  const std::string named = " -q --set dynamics.steps=50 --set 'lattice.fields=[\"sum\"]'";
+  ASSERT_EQ(cli("run '" + cfg + "' -o field_n.h5" + named).status, 0);
+  ASSERT_EQ(cli("gd '" + cfg + "' -o gd_n.h5" + named).status, 0);
+  const Comparison n = inspect::compare_files(p("field_n.h5"), p("gd_n.h5"), 1e-9, 1e-12);
+  EXPECT_EQ(find(n, "/snapshots/fields/sum").kind, Kind::compared);
+  EXPECT_EQ(n.status(false), 0);
 }
 
 TEST_F(Tools, CompareErrors) {
