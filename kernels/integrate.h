@@ -58,6 +58,42 @@ struct Kick {
     const double pd = p0, fd = f;
     return alpha * pd * pd + 2.0 * beta * pd * fd + delta * fd * fd;
   }
+
+  // The kick at the sites of one line of the fastest axis of row `row`, with the row's
+  // arithmetic (field, replica offset, element offset) and the potential's per-line
+  // constants done once (CPU line walker, host/launch.h): the same operations per site as
+  // operator(), so the same values bit for bit.
+  struct Line {
+    static constexpr bool whole_line = Pot::LineForce::whole_line;
+    static constexpr int max_sites = Pot::LineForce::max_sites;
+    typename Pot::LineForce force;
+    Real* pi;      // π of the row
+    Extra extra;   // the precomputed force of the row, or nullptr
+    Real e, phi;
+    double alpha, beta, delta;
+
+    SF_HD SF_FORCEINLINE double update(const Site<D>& s, Real& p1) const {
+      Real f = force(s);
+      if constexpr (!std::is_null_pointer_v<Extra>) f += extra[s.x];
+      const Real p0 = pi[s.x];
+      p1 = e * p0 + phi * f;
+      pi[s.x] = p1;
+      const double pd = p0, fd = f;
+      return alpha * pd * pd + 2.0 * beta * pd * fd + delta * fd * fd;
+    }
+    SF_HD SF_FORCEINLINE double operator()(const Site<D>& s) const {
+      Real p1;
+      return update(s, p1);
+    }
+  };
+
+  // s: the first site of the line's segment [s.c[D − 1], end) that the walker runs.
+  SF_HD SF_FORCEINLINE Line line(long row, const Site<D>& s, int end) const {
+    const long offset = row * shape.sites;
+    Extra x = extra;
+    if constexpr (!std::is_null_pointer_v<Extra>) x += offset;
+    return {pot.line(shape.field_of(row), w + shape.replica_offset(row), s, end), pi + offset, x, e, phi, alpha, beta, delta};
+  }
 };
 
 // A kick followed by the drift w ← w + h π' (π' the kicked momentum) in one pass: the
@@ -77,6 +113,29 @@ struct KickDrift {
     const double dissipated = kick.update(row, s, i, p1);
     w_out[i] = w0 + h * p1;
     return dissipated;
+  }
+
+  // One line of the fastest axis of row `row`, as Kick::line.
+  struct Line {
+    static constexpr bool whole_line = Kick<D, Pot, Real, Extra>::Line::whole_line;
+    static constexpr int max_sites = Kick<D, Pot, Real, Extra>::Line::max_sites;
+    typename Kick<D, Pot, Real, Extra>::Line kick;
+    const Real* w;  // w of the row
+    Real* w_out;    // w_out of the row
+    Real h;
+
+    SF_HD SF_FORCEINLINE double operator()(const Site<D>& s) const {
+      const Real w0 = w[s.x];
+      Real p1;
+      const double dissipated = kick.update(s, p1);
+      w_out[s.x] = w0 + h * p1;
+      return dissipated;
+    }
+  };
+
+  SF_HD SF_FORCEINLINE Line line(long row, const Site<D>& s, int end) const {
+    const long offset = row * kick.shape.sites;
+    return {kick.line(row, s, end), kick.w + offset, w_out + offset, h};
   }
 };
 

@@ -92,6 +92,18 @@ struct GenericPotential {
     }
     return -grad * inv_mu;
   }
+
+  // force() of one field of one replica at the sites of a line of the fastest axis (see
+  // FreePotential::line); here nothing is hoisted.
+  struct LineForce {
+    static constexpr bool whole_line = false;  // the walker runs the edge sites on their own
+    static constexpr int max_sites = 0;
+    const GenericPotential* pot;
+    int field;
+    const Real* base;
+    SF_HD SF_FORCEINLINE Real operator()(const Site<D>& s) const { return pot->force(field, base, s); }
+  };
+  SF_HD SF_FORCEINLINE LineForce line(int field, const Real* base, const Site<D>&, int) const { return {this, field, base}; }
 };
 
 template <class Real>
@@ -153,6 +165,76 @@ struct FreePotential {
       dtd += ((w0 - wm) * inv_a - (wp - w0) * inv_a) * inv_a;
     }
     return -mu_v * inv_mu * (k.m2 * w0 + k.K * dtd + k.J);
+  }
+
+  // force(field, base, ·) at the sites [begin, end) of one line of the fastest axis (a
+  // segment of it for long lines), with what is constant along the line computed once, for
+  // the CPU line walker (host/launch.h): the field's coefficients; for each slower axis the
+  // neighbours' offsets and the Dirichlet factor keep_p (the site's coordinate along that
+  // axis, hence its edge flags, is the same all along the line); and along the fastest axis
+  // a copy of the segment's w with one halo value each side, the ±1 neighbour that force()
+  // reads at the segment's first and last site (at a lattice edge that is force()'s edge
+  // value, keep_p · w included). So every site of the segment, its edges too, runs in the
+  // walker's SIMD loop (`whole_line`) with contiguous loads, and does the same floating-point
+  // operations in the same order as force(): the same values bit for bit (force() multiplies
+  // an inner site's w₊ by keep_p = 1, which is exact). The fastest axis has stride 1.
+  struct LineForce {
+    static constexpr bool whole_line = true;
+    static constexpr int max_sites = 512;  // longer lines: segments have few edges, a copy costs more
+    static constexpr int kSlow = D > 1 ? D - 1 : 1;  // array extent (unused when D = 1)
+    const Real* w;
+    Real inv_a, scale;  // scale = −μ_V/μ, rounded as in force()
+    FreeCoefs<Real> k;
+    long off_p[kSlow], off_m[kSlow];  // slower axes: neighbour index − s.x
+    Real keep_p[kSlow];
+    int begin;                 // the segment's first coordinate along the fastest axis
+    Real buf[max_sites + 2];  // w at begin − 1, …, end along the fastest axis (with edges' values)
+
+    // s: a site of the segment.
+    SF_HD SF_FORCEINLINE Real operator()(const Site<D>& s) const {
+      const Real w0 = w[s.x];
+      Real dtd = Real(0);
+      for (int mu = 0; mu < D - 1; ++mu) {
+        const Real wp = keep_p[mu] * w[s.x + off_p[mu]], wm = w[s.x + off_m[mu]];
+        dtd += ((w0 - wm) * inv_a - (wp - w0) * inv_a) * inv_a;
+      }
+      const int j = s.c[D - 1] - begin;
+      const Real wp = buf[j + 2], wm = buf[j];
+      dtd += ((w0 - wm) * inv_a - (wp - w0) * inv_a) * inv_a;
+      return scale * (k.m2 * w0 + k.K * dtd + k.J);
+    }
+  };
+
+  // s: the segment's first site; end: one past its last coordinate along the fastest axis
+  // (end − s.c[D − 1] ≤ LineForce::max_sites).
+  SF_HD SF_FORCEINLINE LineForce line(int field, const Real* base, const Site<D>& s, int end) const {
+    LineForce l;
+    l.w = base + field * field_stride;
+    l.inv_a = inv_a;
+    l.scale = -mu_v * inv_mu;
+    l.k = c[field];
+    for (int mu = 0; mu < D - 1; ++mu) {
+      const long n = geo.n[mu], stride = geo.stride[mu];
+      const long edge_p = s.c[mu] + 1 >= n, edge_m = s.c[mu] == 0;
+      const long wrap = stride * (geo.bc[mu] == kPeriodic ? n : 1);
+      l.keep_p[mu] = Real(1 - edge_p * (geo.bc[mu] == kDirichlet));
+      l.off_p[mu] = stride - edge_p * wrap;
+      l.off_m[mu] = -stride + edge_m * wrap;
+    }
+    if constexpr (D == 1) {
+      l.keep_p[0] = Real(1);
+      l.off_p[0] = l.off_m[0] = 0;
+    }
+    // the fastest axis, as in force() with stride 1
+    const int n = geo.n[D - 1], begin = s.c[D - 1], m = end - begin;
+    const long wrap = geo.bc[D - 1] == kPeriodic ? n : 1;
+    const Real* ws = l.w + s.x;  // w at the segment's first site
+    l.begin = begin;
+    for (int j = 0; j < m; ++j) l.buf[j + 1] = ws[j];
+    l.buf[0] = begin > 0 ? ws[-1] : ws[-1 + wrap];  // site 0: edge_m = 1
+    const Real keep = Real(1 - (geo.bc[D - 1] == kDirichlet));
+    l.buf[m + 1] = end < n ? ws[m] : keep * ws[m - wrap];  // site n − 1 (ws[m − 1]): edge_p = 1
+    return l;
   }
 };
 
