@@ -155,26 +155,16 @@ std::vector<int> raw_shape(const toml::table& root) {
 // Dimensions of an HDF5 dataset (empty when absent or unreadable).
 std::vector<hsize_t> h5_dims(const std::string& file, const std::string& dataset) {
   std::vector<hsize_t> dims;
-  H5E_BEGIN_TRY {
-    const hid_t f = H5Fopen(file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (f >= 0) {
-      if (H5Lexists(f, dataset.c_str(), H5P_DEFAULT) > 0) {
-        const hid_t d = H5Dopen2(f, dataset.c_str(), H5P_DEFAULT);
-        if (d >= 0) {
-          const hid_t s = H5Dget_space(d);
-          const int n = H5Sget_simple_extent_ndims(s);
-          if (n > 0) {
-            dims.resize(n);
-            H5Sget_simple_extent_dims(s, dims.data(), nullptr);
-          }
-          H5Sclose(s);
-          H5Dclose(d);
-        }
-      }
-      H5Fclose(f);
-    }
+  const h5::Handle f(H5Fopen(file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
+  if (!f || H5Lexists(f.get(), dataset.c_str(), H5P_DEFAULT) <= 0) return dims;
+  const h5::Handle d(H5Dopen2(f.get(), dataset.c_str(), H5P_DEFAULT), H5Dclose);
+  if (!d) return dims;
+  const h5::Handle space(H5Dget_space(d.get()), H5Sclose);
+  const int n = space ? H5Sget_simple_extent_ndims(space.get()) : 0;
+  if (n > 0) {
+    dims.resize(n);
+    H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
   }
-  H5E_END_TRY;
   return dims;
 }
 
@@ -253,35 +243,31 @@ void write_strings(h5::File& f, const std::string& name, const std::vector<std::
   std::vector<const char*> p;
   for (const auto& s : v) p.push_back(s.c_str());
   const hsize_t n = v.size();
-  const hid_t type = H5Tcopy(H5T_C_S1);
-  H5Tset_size(type, H5T_VARIABLE);
-  H5Tset_cset(type, H5T_CSET_UTF8);
-  const hid_t space = H5Screate_simple(1, &n, nullptr);
-  const hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
-  H5Pset_create_intermediate_group(lcpl, 1);
-  const hid_t ds = H5Dcreate2(f.id(), name.c_str(), type, space, lcpl, H5P_DEFAULT, H5P_DEFAULT);
-  herr_t st = ds >= 0 ? H5Dwrite(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, p.data()) : -1;
-  if (ds >= 0) H5Dclose(ds);
-  H5Pclose(lcpl);
-  H5Sclose(space);
-  H5Tclose(type);
-  if (st < 0) throw h5::Error(f.path() + ": cannot write " + name);
+  const h5::Handle type(H5Tcopy(H5T_C_S1), H5Tclose);
+  H5Tset_size(type.get(), H5T_VARIABLE);
+  H5Tset_cset(type.get(), H5T_CSET_UTF8);
+  const h5::Handle space(H5Screate_simple(1, &n, nullptr), H5Sclose);
+  const h5::Handle lcpl(H5Pcreate(H5P_LINK_CREATE), H5Pclose);
+  H5Pset_create_intermediate_group(lcpl.get(), 1);
+  const h5::Handle ds(H5Dcreate2(f.id(), name.c_str(), type.get(), space.get(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT),
+                      H5Dclose);
+  if (!ds || H5Dwrite(ds.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, p.data()) < 0)
+    throw h5::Error(f.path() + ": cannot write " + name);
 }
 
 // Names of the weight fields in a run file's /snapshots/fields (not the bias).
 std::vector<std::string> field_names(const h5::File& f) {
   std::vector<std::string> names;
-  const hid_t g = H5Gopen2(f.id(), "/snapshots/fields", H5P_DEFAULT);
-  if (g < 0) return names;
+  const h5::Handle g(H5Gopen2(f.id(), "/snapshots/fields", H5P_DEFAULT), H5Gclose);
+  if (!g) return names;
   H5G_info_t info;
-  H5Gget_info(g, &info);
+  H5Gget_info(g.get(), &info);
   for (hsize_t i = 0; i < info.nlinks; ++i) {
     char buf[256];
-    if (H5Lget_name_by_idx(g, ".", H5_INDEX_NAME, H5_ITER_INC, i, buf, sizeof buf, H5P_DEFAULT) > 0 &&
+    if (H5Lget_name_by_idx(g.get(), ".", H5_INDEX_NAME, H5_ITER_INC, i, buf, sizeof buf, H5P_DEFAULT) > 0 &&
         std::string(buf) != "bias")
       names.push_back(buf);
   }
-  H5Gclose(g);
   return names;
 }
 
@@ -748,12 +734,12 @@ struct FinalFields {
 // The last row [B, *shape] of a dataset [S, B, *shape], as doubles (a hyperslab: the earlier
 // snapshots are not read).
 std::vector<double> last_row(const h5::File& f, const std::string& name, std::vector<hsize_t>& dims) {
-  const hid_t ds = H5Dopen2(f.id(), name.c_str(), H5P_DEFAULT);
-  if (ds < 0) throw std::runtime_error(f.path() + ": cannot open " + name);
-  const hid_t space = H5Dget_space(ds);
-  const int rank = H5Sget_simple_extent_ndims(space);
+  const h5::Handle ds(H5Dopen2(f.id(), name.c_str(), H5P_DEFAULT), H5Dclose);
+  if (!ds) throw std::runtime_error(f.path() + ": cannot open " + name);
+  const h5::Handle space(H5Dget_space(ds.get()), H5Sclose);
+  const int rank = space ? H5Sget_simple_extent_ndims(space.get()) : -1;
   dims.assign(rank > 0 ? rank : 0, 0);
-  if (rank > 0) H5Sget_simple_extent_dims(space, dims.data(), nullptr);
+  if (rank > 0) H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
   std::vector<double> out;
   herr_t st = -1;
   if (rank >= 3 && dims[0] > 0) {
@@ -763,13 +749,10 @@ std::vector<double> last_row(const h5::File& f, const std::string& name, std::ve
     hsize_t n = 1;
     for (int k = 1; k < rank; ++k) n *= dims[k];
     out.resize(n);
-    H5Sselect_hyperslab(space, H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr);
-    const hid_t mem = H5Screate_simple(1, &n, nullptr);
-    st = H5Dread(ds, H5T_NATIVE_DOUBLE, mem, space, H5P_DEFAULT, out.data());
-    H5Sclose(mem);
+    H5Sselect_hyperslab(space.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr);
+    const h5::Handle mem(H5Screate_simple(1, &n, nullptr), H5Sclose);
+    st = H5Dread(ds.get(), H5T_NATIVE_DOUBLE, mem.get(), space.get(), H5P_DEFAULT, out.data());
   }
-  H5Sclose(space);
-  H5Dclose(ds);
   if (rank >= 3 && st < 0) throw std::runtime_error(f.path() + ": cannot read the last row of " + name);
   return out;
 }
