@@ -89,16 +89,6 @@ namespace launch_detail {
 
 constexpr long kSegment = 2048;  // CPU: sites of the fastest axis per work item
 
-// f(row, s), or 0 for a kernel that returns nothing.
-template <class Acc, class F, class S>
-SF_HD SF_FORCEINLINE Acc call_site(const F& f, long row, const S& s) {
-  if constexpr (std::is_void_v<decltype(f(row, s))>) {
-    f(row, s);
-    return Acc(0);
-  } else {
-    return f(row, s);
-  }
-}
 
 // A kernel may offer `line(row, s, end)`: a callable g(s) equal to f(row, s) at the sites s
 // of the segment [s.c[D − 1], end) of a line of the fastest axis, with what is constant
@@ -135,6 +125,20 @@ SF_HD SF_FORCEINLINE auto bind_line(const F& f, long row, const S& s, int end) {
     return f.line(row, s, end);
   else
     return RowBound<F>{&f, row};
+}
+
+// acc + Σ get(j) for j in [0, m), in kLanes partial sums (not one chain of dependent
+// additions, which would cost about as much as the kernels summed), then added to acc in order.
+template <class Acc, class Get>
+SF_HD SF_FORCEINLINE Acc sum_in_lanes(Acc acc, long m, const Get& get) {
+  constexpr int kLanes = 8;
+  Acc lane[kLanes] = {};
+  long j = 0;
+  for (; j + kLanes <= m; j += kLanes)
+    for (int k = 0; k < kLanes; ++k) lane[k] += get(j + k);
+  for (; j < m; ++j) lane[0] += get(j);
+  for (int k = 0; k < kLanes; ++k) acc += lane[k];
+  return acc;
 }
 
 // g(s), or 0 for a bound line that returns nothing.
@@ -235,8 +239,7 @@ struct LineWalker {
     } else {
       // values first, then their sum: a reduction inside the site loop would keep GCC
       // from hoisting the kernel's row-invariant integer divisions out of it. The sum
-      // runs in kLanes independent partial sums, so it is not one long chain of dependent
-      // additions (which would cost about as much as the kernel itself).
+      // runs in independent partial sums (sum_in_lanes).
       Acc part[kSegment];
       SF_SIMD
       for (int c = lo; c < hi; ++c) part[c - lo] = at(g, s, x_line + c, c);
@@ -270,16 +273,9 @@ struct LineWalker {
     }
   }
 
-  // acc + Σ part[0, m), the sum in kLanes partial sums, which are then added to acc in order.
+  // acc + Σ part[0, m) (sum_in_lanes).
   static SF_HD SF_FORCEINLINE Acc add_lanes(Acc acc, const Acc* part, int m) {
-    constexpr int kLanes = 8;
-    Acc lane[kLanes] = {};
-    int j = 0;
-    for (; j + kLanes <= m; j += kLanes)
-      for (int k = 0; k < kLanes; ++k) lane[k] += part[j + k];
-    for (; j < m; ++j) lane[0] += part[j];
-    for (int k = 0; k < kLanes; ++k) acc += lane[k];
-    return acc;
+    return sum_in_lanes(acc, m, [part](long j) { return part[j]; });
   }
 
   // The site at coordinate c (flat index x) of the line s, bound as g.
@@ -305,7 +301,7 @@ struct ElementDecoder {
       s.c[mu] = static_cast<int>(rem % g.n[mu]);
       rem /= g.n[mu];
     }
-    return call_site<Acc>(f, row, s);
+    return call_bound<Acc>(RowBound<F>{&f, row}, s);
   }
 };
 
@@ -359,21 +355,13 @@ void run_items(long items, const F& f, bool on_caller) {
   thrust::for_each(Sys::policy(), thrust::counting_iterator<long>(0), thrust::counting_iterator<long>(items), f);
 }
 
-// Σ f(i) for i in [0, items) in double; on the calling thread (in kLanes partial sums, not
-// one chain of dependent additions) when `on_caller`, else over Sys.
+// Σ f(i) for i in [0, items) in double; on the calling thread (sum_in_lanes) when
+// `on_caller`, else over Sys.
 template <class Sys, class F>
 double sum_items(long items, const F& f, bool on_caller) {
   if constexpr (Sys::backend == Backend::cpu) {
     if (on_caller) {
-      constexpr int kLanes = 8;
-      double lane[kLanes] = {};
-      long i = 0;
-      for (; i + kLanes <= items; i += kLanes)
-        for (int k = 0; k < kLanes; ++k) lane[k] += f(i + k);
-      for (; i < items; ++i) lane[0] += f(i);
-      double sum = 0.0;
-      for (int k = 0; k < kLanes; ++k) sum += lane[k];
-      return sum;
+      return sum_in_lanes(0.0, items, f);
     }
   }
   return thrust::transform_reduce(Sys::policy(), thrust::counting_iterator<long>(0),
