@@ -15,6 +15,7 @@
 #include <cmath>
 #include <cstdint>
 #include <stdexcept>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -113,6 +114,7 @@ class Engine final : public Solver {
     return sizeof(Real) == sizeof(float) ? Precision::float32 : Precision::float64;
   }
   std::int64_t step() const override { return step_; }
+  double dissipated() const override { return D_; }
   double time() const override { return t_; }
 
   void advance(std::int64_t steps) override {
@@ -248,11 +250,18 @@ class Engine final : public Solver {
     }
   }
 
+  // In the run's precision straight into dst (whose memory a snapshot's caller may reuse);
+  // in the other one through a copy.
   template <class T>
   static void download(const Array& src, std::vector<T>& dst) {
-    std::vector<Real> h(src.size());
-    thrust::copy(src.begin(), src.end(), h.begin());
-    dst.assign(h.begin(), h.end());
+    if constexpr (std::is_same_v<T, Real>) {
+      dst.resize(src.size());
+      thrust::copy(src.begin(), src.end(), dst.begin());
+    } else {
+      std::vector<Real> h(src.size());
+      thrust::copy(src.begin(), src.end(), h.begin());
+      dst.assign(h.begin(), h.end());
+    }
   }
   static void upload(const std::vector<double>& src, Array& dst) {
     std::vector<Real> h(src.begin(), src.end());

@@ -430,7 +430,7 @@ RunSummary run(const Problem& p, const RunOptions& opt) {
     c.step = solver->step();
     c.steps = dyn.steps;
     c.time = solver->time();
-    c.dissipated = solver->observe().dissipated;
+    c.dissipated = solver->dissipated();
     c.model_seed = p.model.seed;
     c.initial_seeds = initial_seeds(p);
     c.shape = state_shape(p);

@@ -147,7 +147,7 @@ StabilityEstimate estimate_stability(Solver& s, const Problem& p, int max_iterat
   // the state and clock, to restore exactly (float → double → float is exact)
   const std::int64_t step0 = s.step();
   const double time0 = s.time();
-  const double d0 = s.observe().dissipated;
+  const double d0 = s.dissipated();
   std::vector<double> w0, v0, b0, vb0;
   if (s.precision() == Precision::float32) {
     std::vector<float> wf, vf;

@@ -39,6 +39,8 @@ class Solver {
   virtual Observables observe() = 0;
   virtual std::int64_t step() const = 0;
   virtual double time() const = 0;
+  // The dissipated energy D so far (as Observables::dissipated, without observing).
+  virtual double dissipated() const = 0;
 
   // State as [field][replica][site] (F·B·N values each). The velocity is π for the damped
   // equation and η F(w) for the gradient flow.
