@@ -3,16 +3,18 @@
 
 #include <memory>
 
+#include <synfield/comm.h>
 #include <synfield/solver.h>
 
 namespace synfield::detail {
 
-// `generic_only` disables the free-field fast path (tests compare the two evaluators).
-std::unique_ptr<Solver> make_cpu_engine(const Problem& p, bool generic_only = false);
+// `generic_only` disables the free-field fast path (tests compare the two evaluators);
+// `comm`: the ranks the lattice is split over (null: not split).
+std::unique_ptr<Solver> make_cpu_engine(const Problem& p, bool generic_only = false, const Comm* comm = nullptr);
 #if defined(SYNFIELD_HAVE_CUDA)
-std::unique_ptr<Solver> make_cuda_engine(const Problem& p, bool generic_only = false);
-std::unique_ptr<Solver> make_cuda_engine_f32(const Problem& p, bool generic_only);  // engine_cuda_f32.cu
-std::unique_ptr<Solver> make_cuda_engine_f64(const Problem& p, bool generic_only);  // engine_cuda_f64.cu
+std::unique_ptr<Solver> make_cuda_engine(const Problem& p, bool generic_only = false, const Comm* comm = nullptr);
+std::unique_ptr<Solver> make_cuda_engine_f32(const Problem& p, bool generic_only, const Comm* comm);  // engine_cuda_f32.cu
+std::unique_ptr<Solver> make_cuda_engine_f64(const Problem& p, bool generic_only, const Comm* comm);  // engine_cuda_f64.cu
 int cuda_devices();
 #endif
 

@@ -4,6 +4,14 @@
 // A model's nonlocal force (host/perceptron.h) is computed into an array before each
 // force-consuming update and added there; its biases are a handful of global degrees of
 // freedom (μ_b = 1) stepped on the host by the same formulas.
+//
+// Split over MPI ranks (a Comm), each rank's engine evolves its slab of the lattice
+// (host/slab.h): the ghost rows are filled before each force, the sums over sites (energy,
+// dissipated energy, means) add over the ranks, and the state, force and bias accessors
+// are collective and exchange the whole lattice, so every rank sees what an unsplit
+// engine would. The per-site arithmetic is the same, so the fields equal the unsplit
+// run's bit for bit (without a model; a model's sums over sites split into per-rank
+// parts, equal to rounding).
 #pragma once
 
 #include <synfield/solver.h>
@@ -23,6 +31,7 @@
 #include "integrator_weights.h"
 #include "launch.h"
 #include "perceptron.h"
+#include "slab.h"
 
 namespace synfield {
 
@@ -44,7 +53,8 @@ class Engine final : public Solver {
   // padding, offset 0.
   class Array {
    public:
-    Array(long n, int slot) : n_(n) {
+    // n elements; data() points `origin` elements past the first (a slab's first owned site).
+    Array(long n, int slot, long origin) : n_(n - origin) {
       if constexpr (Sys::backend == Backend::cpu) {
         constexpr long kPage = 4096, kWord = static_cast<long>(sizeof(Real));
         buf_.resize(n + kPage / kWord, Real(0));
@@ -53,6 +63,7 @@ class Engine final : public Solver {
       } else {
         buf_.resize(n, Real(0));
       }
+      off_ += origin;
     }
     Real* data() { return raw(buf_) + off_; }
     const Real* data() const { return raw(buf_) + off_; }
@@ -74,39 +85,55 @@ class Engine final : public Solver {
   static constexpr long kStagger = 1024 + 64;  // bytes between the slots' in-page offsets
 
  public:
-  Engine(const Problem& p, bool generic_only)
+  // comm: the ranks the lattice is split over (null or one rank: not split).
+  Engine(const Problem& p, bool generic_only, const Comm* comm)
       : p_(p),
-        N_(p.lattice.sites()),
+        free_(free_path(p, generic_only)),
+        // the stencil's reach: the free field's force reads ±1, a generic term's ±2 (the
+        // adjoint of a difference at a neighbour whose own differences reach one further)
+        lay_(slab_layout(p.lattice, comm, free_ ? 1 : 2)),
+        N_(lay_.stride),
         B_(p.lattice.replicas),
         F_(static_cast<int>(p.lattice.fields.size())),
         rows_(static_cast<long>(F_) * B_),
         total_(rows_ * N_),
         mu_(p.lattice.mu()),
         mu_v_(p.lattice.units == Units::continuum ? p.lattice.mu() : 1.0),
-        w_(total_, 0),
-        pi_(total_, 1),
+        w_(total_, 0, lay_.origin()),
+        pi_(total_, 1, lay_.origin()),
         t_(p.dynamics.t0) {
     scratch_.reserve(kScratch);  // raw pointers into scratch arrays stay valid as it grows
     if (static_cast<int>(p.terms.size()) > kernels::kMaxTerms)
       throw std::invalid_argument("too many potential terms after expansion (" + std::to_string(p.terms.size()) +
                                   " > " + std::to_string(kernels::kMaxTerms) + ")");
-    free_ = !generic_only && F_ <= kernels::kMaxFields &&
-            std::all_of(p.terms.begin(), p.terms.end(), [](const Term& t) {
-              return !t.per_site() && (t.kind == "mass" || t.kind == "gradient" || t.kind == "source");
-            });
     if (p.model.enabled) {
-      model_ = std::make_unique<Perceptron<Sys, Real>>(p.model, B_, mu_);
-      nl_.resize(total_);
+      model_ = std::make_unique<Perceptron<Sys, Real>>(p.model, B_, mu_, lay_);
+      nl_ = std::make_unique<Array>(total_, 0, lay_.origin());
       if (p.model.bias) b_.assign(rows_, 0.0), pb_.assign(rows_, 0.0);
     }
+    // per-site coefficients: this slab's sites and its ghost rows (wrapping when periodic;
+    // beyond an open or Dirichlet end never read)
+    const long n0 = p.lattice.shape[0], ghost = lay_.origin();
     for (const Term& t : p.terms) {
       coef_fields_.emplace_back();
-      if (t.per_site()) {
-        std::vector<Real> c(t.coefficient_field.begin(), t.coefficient_field.end());
-        coef_fields_.back().resize(c.size());
-        thrust::copy(c.begin(), c.end(), coef_fields_.back().begin());
+      if (!t.per_site()) continue;
+      std::vector<Real> c(lay_.stride, Real(0));
+      const long at = lay_.slab.begin * lay_.plane - ghost, all = n0 * lay_.plane;
+      for (long k = 0; k < lay_.stride; ++k) {
+        const long x = at + k;
+        if (x >= 0 && x < all) c[k] = Real(t.coefficient_field[x]);
+        else if (p.lattice.boundary[0] == Boundary::periodic) c[k] = Real(t.coefficient_field[(x + all) % all]);
       }
+      coef_fields_.back().resize(c.size());
+      thrust::copy(c.begin(), c.end(), coef_fields_.back().begin());
     }
+  }
+
+  static bool free_path(const Problem& p, bool generic_only) {
+    return !generic_only && static_cast<int>(p.lattice.fields.size()) <= kernels::kMaxFields &&
+           std::all_of(p.terms.begin(), p.terms.end(), [](const Term& t) {
+             return !t.per_site() && (t.kind == "mass" || t.kind == "gradient" || t.kind == "source");
+           });
   }
 
   Backend backend() const override { return Sys::backend; }
@@ -114,7 +141,7 @@ class Engine final : public Solver {
     return sizeof(Real) == sizeof(float) ? Precision::float32 : Precision::float64;
   }
   std::int64_t step() const override { return step_; }
-  double dissipated() const override { return D_; }
+  double dissipated() const override { return lay_.split() ? D_ + site_sum(D_sites_) : D_; }
   double time() const override { return t_; }
 
   void advance(std::int64_t steps) override {
@@ -139,22 +166,29 @@ class Engine final : public Solver {
     Observables o;
     o.step = step_;
     o.time = t_;
-    o.dissipated = D_;
-    o.potential = local_potential();
-    if (p_.dynamics.equation == Equation::damped) {
-      o.kinetic = 0.5 * mu_ * reduce_elements<Sys>(total_, kernels::SquareAt<Real>{raw(pi_)});
-      for (double v : pb_) o.kinetic += 0.5 * v * v;
+    o.dissipated = dissipated();
+    // the sums over sites, added over the ranks at once: V, K, then Σw and Σw² per field
+    std::vector<double> sums{local_potential_part(), 0.0};
+    if (p_.dynamics.equation == Equation::damped) sums[1] = 0.5 * mu_ * sum_owned<true>(raw(pi_), rows_);
+    for (int f = 0; f < F_; ++f) {
+      const Real* wf = raw(w_) + f * B_ * N_;
+      sums.push_back(sum_owned<false>(wf, B_));
+      sums.push_back(sum_owned<true>(wf, B_));
     }
+    if (lay_.split()) lay_.comm->sum(sums.data(), static_cast<long>(sums.size()));
+    o.potential = sums[0];
+    o.kinetic = sums[1];
+    if (p_.dynamics.equation == Equation::damped)
+      for (double v : pb_) o.kinetic += 0.5 * v * v;
     if (model_) {
       o.loss = model_->loss(raw(w_), b_);
       o.potential += o.loss;
       if (p_.model.data.test_samples() > 0) o.test_loss = model_->test_loss(raw(w_), b_, &o.test_predictions);
     }
-    const long block = static_cast<long>(B_) * N_;
+    const double block = static_cast<double>(B_) * p_.lattice.sites();
     for (int f = 0; f < F_; ++f) {
-      const Real* wf = raw(w_) + f * block;
-      o.mean.push_back(reduce_elements<Sys>(block, kernels::ValueAt<Real>{wf}) / block);
-      o.rms.push_back(std::sqrt(reduce_elements<Sys>(block, kernels::SquareAt<Real>{wf}) / block));
+      o.mean.push_back(sums[2 + 2 * f] / block);
+      o.rms.push_back(std::sqrt(sums[3 + 2 * f] / block));
     }
     return o;
   }
@@ -162,18 +196,21 @@ class Engine final : public Solver {
   void get_state(std::vector<double>& w, std::vector<double>& v) override { download_state(w, v); }
   void get_state(std::vector<float>& w, std::vector<float>& v) override { download_state(w, v); }
 
+  // The whole lattice's state on every rank (each takes its slab).
   void set_state(const std::vector<double>& w, const std::vector<double>& pi) override {
-    if (static_cast<long>(w.size()) != total_ || static_cast<long>(pi.size()) != total_)
-      throw std::invalid_argument("set_state: expected " + std::to_string(total_) + " values per array");
+    const long all = rows_ * p_.lattice.sites();
+    if (static_cast<long>(w.size()) != all || static_cast<long>(pi.size()) != all)
+      throw std::invalid_argument("set_state: expected " + std::to_string(all) + " values per array");
     upload(w, w_);
     upload(pi, pi_);
-    D_ = 0.0;
+    D_ = D_sites_ = 0.0;
   }
 
   void set_clock(std::int64_t step, double time, double dissipated) override {
     step_ = step;
     t_ = time;
     D_ = dissipated;
+    D_sites_ = 0.0;
   }
 
   std::vector<double> force() override {
@@ -183,7 +220,9 @@ class Engine final : public Solver {
     return out;
   }
 
-  double potential() override { return local_potential() + (model_ ? model_->loss(raw(w_), b_) : 0.0); }
+  double potential() override {
+    return site_sum(local_potential_part()) + (model_ ? model_->loss(raw(w_), b_) : 0.0);
+  }
 
   // [replica][output] order, as written to files.
   void get_bias(std::vector<double>& b, std::vector<double>& v) override {
@@ -194,7 +233,7 @@ class Engine final : public Solver {
     v.resize(rows_);
     std::vector<double> vel = pb_;
     if (p_.dynamics.equation == Equation::gradient_flow) {
-      model_->force(raw(w_), b_, raw(nl_), fb_, step_);
+      model_->force(raw(w_), b_, raw(*nl_), fb_, step_);
       for (long c = 0; c < rows_; ++c) vel[c] = p_.dynamics.eta * fb_[c];
     }
     for (long c = 0; c < rows_; ++c) {
@@ -214,8 +253,10 @@ class Engine final : public Solver {
   }
 
  private:
-  double local_potential() {
+  // This rank's part of the local potential (the whole of it when not split).
+  double local_potential_part() {
     double v = 0.0;
+    exchange(w_);
     dispatch([&](auto geo, auto pot) {
       constexpr int D = decltype(geo)::dim;
       v = reduce_sites<Sys, D>(geo, B_, kernels::EnergyDensity<D, decltype(pot), Real>{pot, raw(w_), N_});
@@ -233,11 +274,50 @@ class Engine final : public Solver {
   static constexpr std::size_t kDriftOut = 0;  // the fused kick-drift's new w
   Array& tmp(std::size_t k) {
     if (k >= kScratch) throw std::logic_error("Engine: scratch index out of range");
-    while (scratch_.size() <= k) scratch_.emplace_back(total_, 2 + static_cast<int>(scratch_.size()));
+    while (scratch_.size() <= k) scratch_.emplace_back(total_, 2 + static_cast<int>(scratch_.size()), lay_.origin());
     return scratch_[k];
   }
 
   kernels::StateShape shape() const { return {N_, B_}; }
+
+  // --- the slab's sums, ghosts and transfers (host/slab.h) -----------------------------
+
+  // Σ over the owned sites of `rows` rows from a (Square: Σ a²), this rank's part; the
+  // same sum, element for element, as over a contiguous array when not split.
+  template <bool Square>
+  double sum_owned(const Real* a, long rows) const {
+    using Whole = std::conditional_t<Square, kernels::SquareAt<Real>, kernels::ValueAt<Real>>;
+    if (!lay_.split()) return reduce_elements<Sys>(rows * N_, Whole{a});
+    return reduce_elements<Sys>(rows * lay_.sites, kernels::StridedSum<Real, Square>{a, N_, lay_.sites});
+  }
+  // A sum over sites added over the ranks.
+  double site_sum(double v) const {
+    if (lay_.split()) lay_.comm->sum(&v, 1);
+    return v;
+  }
+  // Dissipated energy summed over this rank's sites.
+  void add_site_dissipation(double v) { (lay_.split() ? D_sites_ : D_) += v; }
+
+  // Fills the ghost rows of `a` (every row) from the neighbouring ranks: each rank sends
+  // its first `halo` owned rows of axis 0 down and its last ones up.
+  void exchange(Array& a) {
+    if (!lay_.split()) return;
+    const long chunk = lay_.origin(), K = rows_ * chunk;  // elements per row and side; per side
+    const Boundary bc = p_.lattice.boundary[0];
+    halo_buf_.resize(4 * K);  // [send down | send up | from below | from above]
+    Real* hb = raw(halo_buf_);
+    Real* base = raw(a);
+    for_each_element<Sys>(K, kernels::CopyBlock<Real>{base, N_, hb, chunk, chunk});
+    for_each_element<Sys>(K, kernels::CopyBlock<Real>{base + lay_.sites - chunk, N_, hb + K, chunk, chunk});
+    with_host<Sys, Real>(halo_buf_, 4 * K, true, [&](Real* h) {
+      const long bytes = K * static_cast<long>(sizeof(Real));
+      lay_.comm->shift(h + K, h + 2 * K, bytes, lay_.above(bc), lay_.below(bc));
+      lay_.comm->shift(h, h + 3 * K, bytes, lay_.below(bc), lay_.above(bc));
+    });
+    if (lay_.below(bc) >= 0) for_each_element<Sys>(K, kernels::CopyBlock<Real>{hb + 2 * K, chunk, base - chunk, N_, chunk});
+    if (lay_.above(bc) >= 0)
+      for_each_element<Sys>(K, kernels::CopyBlock<Real>{hb + 3 * K, chunk, base + lay_.sites, N_, chunk});
+  }
 
   template <class T>
   void download_state(std::vector<T>& w, std::vector<T>& v) {
@@ -250,22 +330,45 @@ class Engine final : public Solver {
     }
   }
 
-  // In the run's precision straight into dst (whose memory a snapshot's caller may reuse);
-  // in the other one through a copy.
+  // The whole lattice's [row][site] values of src, on every rank. Unsplit: in the run's
+  // precision straight into dst (whose memory a snapshot's caller may reuse), in the other
+  // one through a copy.
   template <class T>
-  static void download(const Array& src, std::vector<T>& dst) {
-    if constexpr (std::is_same_v<T, Real>) {
-      dst.resize(src.size());
-      thrust::copy(src.begin(), src.end(), dst.begin());
-    } else {
-      std::vector<Real> h(src.size());
-      thrust::copy(src.begin(), src.end(), h.begin());
-      dst.assign(h.begin(), h.end());
+  void download(const Array& src, std::vector<T>& dst) {
+    if (!lay_.split()) {
+      if constexpr (std::is_same_v<T, Real>) {
+        dst.resize(src.size());
+        thrust::copy(src.begin(), src.end(), dst.begin());
+      } else {
+        std::vector<Real> h(src.size());
+        thrust::copy(src.begin(), src.end(), h.begin());
+        dst.assign(h.begin(), h.end());
+      }
+      return;
     }
+    const long mine = rows_ * lay_.sites, all = rows_ * p_.lattice.sites();
+    stage_.resize(mine);
+    for_each_element<Sys>(mine, kernels::CopyBlock<Real>{raw(src), N_, raw(stage_), lay_.sites, lay_.sites});
+    std::vector<Real> whole(all);
+    with_host<Sys, Real>(stage_, mine, false, [&](Real* h) {
+      gather_columns(*lay_.comm, h, rows_, lay_.first, lay_.owned, p_.lattice.sites(), whole.data());
+    });
+    dst.assign(whole.begin(), whole.end());
   }
-  static void upload(const std::vector<double>& src, Array& dst) {
-    std::vector<Real> h(src.begin(), src.end());
-    thrust::copy(h.begin(), h.end(), dst.begin());
+  // The whole lattice's [row][site] values into this rank's sites of dst.
+  void upload(const std::vector<double>& src, Array& dst) {
+    const long first = lay_.slab.begin * lay_.plane, all = p_.lattice.sites();
+    std::vector<Real> h(rows_ * lay_.sites);
+    for (long r = 0; r < rows_; ++r)
+      std::copy(src.begin() + r * all + first, src.begin() + r * all + first + lay_.sites, h.begin() + r * lay_.sites);
+    if (!lay_.split()) {
+      thrust::copy(h.begin(), h.end(), dst.begin());
+      return;
+    }
+    stage_.resize(h.size());
+    thrust::copy(h.begin(), h.end(), stage_.begin());
+    for_each_element<Sys>(static_cast<long>(h.size()),
+                          kernels::CopyBlock<Real>{raw(stage_), lay_.sites, raw(dst), N_, lay_.sites});
   }
 
   template <int D>
@@ -280,7 +383,12 @@ class Engine final : public Solver {
                  : p_.lattice.boundary[mu] == Boundary::open   ? kernels::kOpen
                                                                : kernels::kDirichlet;
     }
-    g.sites = stride;
+    g.n[0] = lay_.slab.count;  // this rank's rows of axis 0 (all of them when not split)
+    g.sites = lay_.sites;
+    if (lay_.split()) {
+      g.halo[0] = lay_.below(p_.lattice.boundary[0]) >= 0;
+      g.halo[1] = lay_.above(p_.lattice.boundary[0]) >= 0;
+    }
     return g;
   }
 
@@ -296,7 +404,7 @@ class Engine final : public Solver {
       const Term& t = p_.terms[i];
       kernels::TermDesc<Real>& d = pot.term[i];
       d.coef = Real(t.per_site() ? mu_v_ : mu_v_ * t.coefficient);
-      d.coef_field = t.per_site() ? raw(coef_fields_[i]) : nullptr;
+      d.coef_field = t.per_site() ? raw(coef_fields_[i]) + lay_.origin() : nullptr;
       d.nfac = static_cast<int>(t.factors.size());
       for (int k = 0; k < d.nfac; ++k) {
         const Factor& f = t.factors[k];
@@ -349,8 +457,8 @@ class Engine final : public Solver {
   template <class Fn>
   void with_nonlocal(const Real* W, const std::vector<double>& b, Fn&& fn) {
     if (model_) {
-      model_->force(W, b, raw(nl_), fb_, step_);
-      fn(static_cast<const Real*>(raw(nl_)));
+      model_->force(W, b, raw(*nl_), fb_, step_);
+      fn(static_cast<const Real*>(raw(*nl_)));
     } else {
       fn(nullptr);
     }
@@ -365,12 +473,13 @@ class Engine final : public Solver {
   void kick(double h, bool fused = false, double h_drift = 0.0) {
     const KickWeights k = kick_weights(p_.dynamics.damping.gamma_at(t_), h);
     const bool sum = k.alpha != 0.0 || k.beta != 0.0 || k.delta != 0.0;  // γ = 0: nothing to sum
+    exchange(w_);
     with_nonlocal(raw(w_), b_, [&](auto extra) {
       dispatch([&](auto geo, auto pot) {
         constexpr int D = decltype(geo)::dim;
         const auto run = [&](const auto& op) {
           if (sum)
-            D_ += mu_ * reduce_sites<Sys, D>(geo, rows_, op);
+            add_site_dissipation(mu_ * reduce_sites<Sys, D>(geo, rows_, op));
           else
             for_each_site<Sys, D>(geo, rows_, op);
         };
@@ -421,15 +530,17 @@ class Engine final : public Solver {
     std::vector<double> bs = b_, qs = pb_, acc_b(b_.size()), acc_q(b_.size());
     for (int i = 0; i < 4; ++i) {
       const double gamma = p_.dynamics.damping.gamma_at(t_ + c[i] * h);
+      Array& wa = i == 0 ? w_ : tmp(2 + 2 * ((i - 1) % 2));  // the stage's w
       Real* wn = raw(tmp(2 + 2 * (i % 2)));
       Real* pn = raw(tmp(3 + 2 * (i % 2)));
+      exchange(wa);
       with_nonlocal(ws, bs, [&](auto extra) {
         dispatch([&](auto geo, auto pot) {
           constexpr int D = decltype(geo)::dim;
           const kernels::DampedRK4Stage<D, decltype(pot), Real, decltype(extra)> op{
               pot, shape(), ws, ps, extra, raw(w_), raw(pi_), raw(tmp(0)), raw(tmp(1)), wn, pn,
               Real(gamma), Real(b[i] * h), Real(a[i] * h), i == 0};
-          D_ += b[i] * h * gamma * mu_ * reduce_sites<Sys, D>(geo, rows_, op);
+          add_site_dissipation(b[i] * h * gamma * mu_ * reduce_sites<Sys, D>(geo, rows_, op));
         });
       });
       for (std::size_t k = 0; k < bs.size(); ++k) {
@@ -457,6 +568,7 @@ class Engine final : public Solver {
   // bias force).
   double flow_velocity(Real eta, Real h, Array& out) {
     double f2 = 0.0;
+    exchange(w_);
     with_nonlocal(raw(w_), b_, [&](auto extra) {
       dispatch([&](auto geo, auto pot) {
         constexpr int D = decltype(geo)::dim;
@@ -470,7 +582,7 @@ class Engine final : public Solver {
 
   void flow_euler_step() {
     const double h = p_.dynamics.dt, eta = p_.dynamics.eta;
-    D_ += h * eta * mu_ * flow_velocity(Real(eta), Real(h), tmp(0));
+    add_site_dissipation(h * eta * mu_ * flow_velocity(Real(eta), Real(h), tmp(0)));
     for (std::size_t k = 0; k < b_.size(); ++k) {
       D_ += h * eta * fb_[k] * fb_[k];
       b_[k] += h * eta * fb_[k];
@@ -487,13 +599,15 @@ class Engine final : public Solver {
     Real* ws = raw(w_);
     std::vector<double> bs = b_, acc_b(b_.size());
     for (int i = 0; i < 4; ++i) {
+      Array& wa = i == 0 ? w_ : tmp(1 + (i - 1) % 2);  // the stage's w
       Real* wn = raw(tmp(1 + i % 2));
+      exchange(wa);
       with_nonlocal(ws, bs, [&](auto extra) {
         dispatch([&](auto geo, auto pot) {
           constexpr int D = decltype(geo)::dim;
           const kernels::FlowRK4Stage<D, decltype(pot), Real, decltype(extra)> op{
               pot, shape(), ws, extra, raw(w_), raw(tmp(0)), wn, Real(eta), Real(b[i] * h), Real(a[i] * h), i == 0};
-          D_ += b[i] * h * eta * mu_ * reduce_sites<Sys, D>(geo, rows_, op);
+          add_site_dissipation(b[i] * h * eta * mu_ * reduce_sites<Sys, D>(geo, rows_, op));
         });
       });
       for (std::size_t k = 0; k < bs.size(); ++k) {
@@ -511,32 +625,35 @@ class Engine final : public Solver {
   }
 
   Problem p_;
-  long N_;
+  bool free_;        // the free-field fast path
+  SlabLayout lay_;   // this rank's part of the lattice
+  long N_;           // elements per state row (the owned sites, plus ghost rows when split)
   int B_, F_;
   long rows_, total_;
   double mu_, mu_v_;
   Array w_, pi_;
   std::vector<Array> scratch_;
   std::vector<vec<Real>> coef_fields_;
-  bool free_ = false;
   std::unique_ptr<Perceptron<Sys, Real>> model_;
-  vec<Real> nl_;                       // the model's force on the weights
+  std::unique_ptr<Array> nl_;          // the model's force on the weights
+  vec<Real> halo_buf_, stage_;         // ghost rows in transit; the owned sites, packed
   std::vector<double> b_, pb_, fb_;    // biases, their momenta and force (c = o·B + r)
   double t_;
-  double D_ = 0.0;
+  double D_ = 0.0;        // dissipated energy (split: the biases' part, the same on every rank)
+  double D_sites_ = 0.0;  // split: this rank's sites' part
   std::int64_t step_ = 0;
 };
 
 template <class Sys>
-std::unique_ptr<Solver> make_engine(const Problem& p, bool generic_only) {
-  if (p.dynamics.precision == Precision::float32) return std::make_unique<Engine<Sys, float>>(p, generic_only);
-  return std::make_unique<Engine<Sys, double>>(p, generic_only);
+std::unique_ptr<Solver> make_engine(const Problem& p, bool generic_only, const Comm* comm) {
+  if (p.dynamics.precision == Precision::float32) return std::make_unique<Engine<Sys, float>>(p, generic_only, comm);
+  return std::make_unique<Engine<Sys, double>>(p, generic_only, comm);
 }
 
 // One precision only: the CUDA backend builds each in its own translation unit.
 template <class Sys, class Real>
-std::unique_ptr<Solver> make_engine_of(const Problem& p, bool generic_only) {
-  return std::make_unique<Engine<Sys, Real>>(p, generic_only);
+std::unique_ptr<Solver> make_engine_of(const Problem& p, bool generic_only, const Comm* comm) {
+  return std::make_unique<Engine<Sys, Real>>(p, generic_only, comm);
 }
 
 }  // namespace synfield

@@ -3,13 +3,22 @@
 // engine_cuda_f64.cu) so the two compile in parallel.
 #include <cuda_runtime.h>
 
+#include <stdexcept>
+#include <string>
+
 #include "backends.h"
 
 namespace synfield::detail {
 
-std::unique_ptr<Solver> make_cuda_engine(const Problem& p, bool generic_only) {
-  return p.dynamics.precision == Precision::float32 ? make_cuda_engine_f32(p, generic_only)
-                                                    : make_cuda_engine_f64(p, generic_only);
+std::unique_ptr<Solver> make_cuda_engine(const Problem& p, bool generic_only, const Comm* comm) {
+  // split over ranks: the ranks of a node take its devices in turn
+  if (comm && comm->size() > 1) {
+    const int n = cuda_devices();
+    if (n > 0 && cudaSetDevice(comm->local_rank() % n) != cudaSuccess)
+      throw std::runtime_error("cudaSetDevice(" + std::to_string(comm->local_rank() % n) + ") failed");
+  }
+  return p.dynamics.precision == Precision::float32 ? make_cuda_engine_f32(p, generic_only, comm)
+                                                    : make_cuda_engine_f64(p, generic_only, comm);
 }
 
 int cuda_devices() {

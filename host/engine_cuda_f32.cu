@@ -4,8 +4,8 @@
 
 namespace synfield::detail {
 
-std::unique_ptr<Solver> make_cuda_engine_f32(const Problem& p, bool generic_only) {
-  return make_engine_of<CudaSystem, float>(p, generic_only);
+std::unique_ptr<Solver> make_cuda_engine_f32(const Problem& p, bool generic_only, const Comm* comm) {
+  return make_engine_of<CudaSystem, float>(p, generic_only, comm);
 }
 
 }  // namespace synfield::detail

@@ -17,6 +17,7 @@
 
 #include "cli.h"
 #include "inspect.h"
+#include "mpi_world.h"
 #include "run.h"
 #include "sources.h"
 #include "sweep.h"
@@ -62,12 +63,15 @@ Command add_run(CLI::App& app) {
   run->add_flag("-q,--quiet", a->quiet, "Print nothing but warnings and errors");
   return {run, [a] {
             int status = 0;
+            const World world;  // `mpirun -np R synfield run`: the lattice split over R ranks
+            bool running = false;  // past the set-up every rank does alike (config, checkpoint)
             const int rc = guarded([&] {
               std::vector<std::string> sets = a->sets;
               // -o is an override of [output].file, so the config stored in the output names it
               if (!a->output.empty()) sets.push_back("output.file=" + toml_quote(a->output));
               RunOptions opt;
-              opt.quiet = a->quiet;
+              opt.quiet = a->quiet || world.rank() > 0;
+              opt.comm = world.comm();
               opt.check_dt = !a->no_dt_check;
               opt.config_file = a->config;
               Problem p;
@@ -114,8 +118,9 @@ Command add_run(CLI::App& app) {
                 set_threads(a->threads);
                 opt.backend = resolve_backend(a->backend);
                 // a problem that cannot fit is refused with the estimate before its data are built
+                // (the whole problem's footprint: a split run's ranks each hold a part of it)
                 const sweep::Estimate need = sweep::estimate(sweep::raw_footprint(a->config, sets), opt.backend);
-                if (const std::string why = sweep::check_fits(need, opt.backend); !why.empty())
+                if (const std::string why = sweep::check_fits(need, opt.backend); !why.empty() && !world.comm())
                   throw std::runtime_error(a->config + ": the run " + why);
                 p = load_config(a->config, sets);
                 std::error_code ec;
@@ -123,15 +128,21 @@ Command add_run(CLI::App& app) {
                   throw std::runtime_error("output file " + p.output.file + ": that is the config file");
               }
               opt.output = p.output.file;
+              running = true;
               try {
                 const RunSummary s = synfield::run(p, opt);
                 if (s.signal) status = kExitSignal;
-              } catch (const BlowUp& e) {
-                std::fprintf(stderr, "synfield: %s\n", e.what());
+              } catch (const BlowUp& e) {  // every rank sees the same observables, so all of them stop
+                if (world.rank() == 0) std::fprintf(stderr, "synfield: %s\n", e.what());
                 status = kExitBlowUp;
               }
             });
-            return rc ? rc : status;
+            // an error in the run may be one rank's alone (rank 0's output file, say) and would
+            // leave the others waiting in the next exchange: it ends them all
+            if (rc && running && world.comm()) world.comm()->abort(rc);
+            // no rank exits before rank 0 has written the file and checkpoint: mpirun ends the
+            // whole job as soon as one rank exits with a non-zero status (4 after a signal)
+            return world.meet(rc ? rc : status);
           }};
 }
 

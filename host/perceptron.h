@@ -11,12 +11,22 @@
 //   dense      J₂ = s² XᵀX stored (N²), F = −(1/μ)(2 W J₂ + J₁ + 2s b ⊗ Σ_l X^l), one GEMM;
 //   replicas   each replica its own examples (bootstrap resample and/or its own
 //              minibatch stream): strided-batched GEMMs over the replicas.
+// W and F are read and written with a leading dimension `ld` ≥ N (the engine's rows may
+// carry ghost rows). Split over ranks (host/slab.h), a rank owns the columns (sites)
+// [first, first + N) of W, F and X:
+//   factored   its slice of X; each rank's product X_S Wᵀ is its part of the residual,
+//              added over the ranks (rank 0 also adds Y − b): every rank has all of R,
+//              and its columns of the force are local;
+//   dense      its block of columns of J₂ (N_all × N, J₂ symmetric: rows, read as
+//              columns) and of J₁, Σ_l X^l; W's columns are gathered from every rank for
+//              the product.
 #pragma once
 
 #include <synfield/data.h>
 #include <synfield/problem.h>
 
 #include <thrust/copy.h>
+#include <thrust/fill.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -27,6 +37,7 @@
 #include "device_blas.h"
 #include "launch.h"
 #include "perceptron_rows.h"
+#include "slab.h"
 
 namespace synfield {
 
@@ -37,8 +48,11 @@ class Perceptron {
   using Trans = blas::Trans;
 
  public:
-  Perceptron(const Model& m, int replicas, double mu)
-      : N_(m.data.features()),
+  Perceptron(const Model& m, int replicas, double mu, const SlabLayout& lay)
+      : N_(lay.sites),
+        Nall_(m.data.features()),
+        ld_(lay.stride),
+        lay_(lay),
         P_(m.data.samples()),
         Pt_(m.data.test_samples()),
         O_(m.data.outputs),
@@ -50,9 +64,9 @@ class Perceptron {
         dense_(m.coupling == Model::Coupling::dense),
         per_replica_(m.replica_data != Model::ReplicaData::shared),
         batch_(m.minibatch > 0 && m.minibatch < m.data.samples() ? m.minibatch : 0),
-        X_(to_dev(m.data.X)),
+        X_(to_dev(columns(m.data.X))),
         Y_(to_dev(m.data.Y)),
-        Xt_(to_dev(m.data.X_test)),
+        Xt_(to_dev(columns(m.data.X_test))),
         Yt_(to_dev(m.data.Y_test)),
         rows_of_(training_rows(m, replicas)),
         test_targets_(m.data.Y_test) {
@@ -84,9 +98,9 @@ class Perceptron {
     residual(W, m, Xs_);
     if (per_replica_) {
       gemm_.gemm_batched(Trans::yes, Trans::no, O_, N_, m, Real(2 * s_ * inv_mu_), raw(R_), O_, m * O_, Xs_, N_,
-                         m * N_, Real(0), F, static_cast<long>(B_) * N_, N_, B_);
+                         m * N_, Real(0), F, B_ * ld_, ld_, B_);
     } else {
-      gemm_.gemm(Trans::yes, Trans::no, M_, N_, m, Real(2 * s_ * inv_mu_), raw(R_), M_, Xs_, N_, Real(0), F, N_);
+      gemm_.gemm(Trans::yes, Trans::no, M_, N_, m, Real(2 * s_ * inv_mu_), raw(R_), M_, Xs_, N_, Real(0), F, ld_);
     }
     if (bias_) bias_force(m, fb);
   }
@@ -103,8 +117,12 @@ class Perceptron {
   double test_loss(const Real* W, const std::vector<double>& b, std::vector<double>* pred) {
     if (Pt_ == 0) return 0.0;
     upload_bias(b);
-    for_each_element<Sys>(Pt_ * M_, kernels::ResidualInit<Real>{raw(R_), raw(Yt_), nullptr, raw(bdev_), O_, B_, M_});
-    gemm_.gemm(Trans::no, Trans::yes, Pt_, M_, N_, Real(-s_), raw(Xt_), N_, W, N_, Real(1), raw(R_), M_);
+    if (lead())
+      for_each_element<Sys>(Pt_ * M_, kernels::ResidualInit<Real>{raw(R_), raw(Yt_), nullptr, raw(bdev_), O_, B_, M_});
+    else
+      thrust::fill(R_.begin(), R_.begin() + Pt_ * M_, Real(0));
+    gemm_.gemm(Trans::no, Trans::yes, Pt_, M_, N_, Real(-s_), raw(Xt_), N_, W, ld_, Real(1), raw(R_), M_);
+    sum_over_ranks(R_, Pt_ * M_);
     const double c = reduce_elements<Sys>(Pt_ * M_, kernels::SquareAt<Real>{raw(R_)});
     if (pred) {
       std::vector<Real> r(Pt_ * M_);
@@ -120,6 +138,21 @@ class Perceptron {
   }
 
  private:
+  // Rank 0 of a split lattice, or the only process: the one that adds Y − b to R.
+  bool lead() const { return !lay_.split() || lay_.comm->rank() == 0; }
+  // Adds the first n values of d over the ranks (nothing when not split).
+  void sum_over_ranks(vec<Real>& d, long n) {
+    if (lay_.split()) with_host<Sys, Real>(d, n, true, [&](Real* h) { lay_.comm->sum(h, n); });
+  }
+  // This rank's columns [first, first + N) of a row-major matrix of Nall_ columns.
+  std::vector<double> columns(const std::vector<double>& a) const {
+    if (!lay_.split()) return a;
+    const long rows = static_cast<long>(a.size()) / Nall_, first = lay_.first[lay_.comm->rank()];
+    std::vector<double> c(rows * N_);
+    for (long r = 0; r < rows; ++r) std::copy_n(a.begin() + r * Nall_ + first, N_, c.begin() + r * N_);
+    return c;
+  }
+
   static vec<Real> to_dev(const std::vector<double>& h) {
     std::vector<Real> r(h.begin(), h.end());
     vec<Real> d(r.size());
@@ -196,15 +229,19 @@ class Perceptron {
   // R = Y_S − b − s X_S Wᵀ for m examples per replica.
   void residual(const Real* W, long m, const Real* Xs) {
     const long* rows = rows_live_ ? thrust::raw_pointer_cast(rows_dev_.data()) : nullptr;
-    if (per_replica_) {
+    if (!lead())
+      thrust::fill(R_.begin(), R_.begin() + m * M_, Real(0));
+    else if (per_replica_)
       for_each_element<Sys>(B_ * m * O_,
                             kernels::ReplicaResidualInit<Real>{raw(R_), raw(Y_), rows, raw(bdev_), O_, B_, m});
-      gemm_.gemm_batched(Trans::no, Trans::yes, m, O_, N_, Real(-s_), Xs, N_, m * N_, W, static_cast<long>(B_) * N_,
-                         N_, Real(1), raw(R_), O_, m * O_, B_);
-    } else {
+    else
       for_each_element<Sys>(m * M_, kernels::ResidualInit<Real>{raw(R_), raw(Y_), rows, raw(bdev_), O_, B_, M_});
-      gemm_.gemm(Trans::no, Trans::yes, m, M_, N_, Real(-s_), Xs, N_, W, N_, Real(1), raw(R_), M_);
-    }
+    if (per_replica_)
+      gemm_.gemm_batched(Trans::no, Trans::yes, m, O_, N_, Real(-s_), Xs, N_, m * N_, W, B_ * ld_, ld_, Real(1),
+                         raw(R_), O_, m * O_, B_);
+    else
+      gemm_.gemm(Trans::no, Trans::yes, m, M_, N_, Real(-s_), Xs, N_, W, ld_, Real(1), raw(R_), M_);
+    sum_over_ranks(R_, m * M_);
   }
 
   // F_b = 2 Σ_l R_l, as one product with a vector of ones.
@@ -224,9 +261,11 @@ class Perceptron {
   }
 
   void build_dense(const Model& m) {
-    // J₂ = s² XᵀX, J₁ = −2s XᵀY (n_out × N), Σ_l X^l, Σ_l Y^l
-    J2_.resize(N_ * N_);
-    gemm_.gemm(Trans::yes, Trans::no, N_, N_, P_, Real(s_ * s_), raw(X_), N_, raw(X_), N_, Real(0), raw(J2_), N_);
+    // J₂ = s² XᵀX (this rank's columns: N_all × N), J₁ = −2s XᵀY (n_out × N), Σ_l X^l, Σ_l Y^l
+    J2_.resize(Nall_ * N_);
+    vec<Real> all = lay_.split() ? to_dev(m.data.X) : vec<Real>();
+    const Real* Xall = lay_.split() ? raw(all) : raw(X_);
+    gemm_.gemm(Trans::yes, Trans::no, Nall_, N_, P_, Real(s_ * s_), Xall, Nall_, raw(X_), N_, Real(0), raw(J2_), N_);
     J1_.resize(O_ * N_);
     gemm_.gemm(Trans::yes, Trans::no, O_, N_, P_, Real(-2 * s_), raw(Y_), O_, raw(X_), N_, Real(0), raw(J1_), N_);
     colsum_.resize(N_);
@@ -236,19 +275,37 @@ class Perceptron {
       for (int o = 0; o < O_; ++o) ysum_[o] += m.data.Y[l * O_ + o];
   }
 
+  // W's columns from every rank (M × N_all, row-major) in Wall_.
+  const Real* gather_weights(const Real* W) {
+    Wall_.resize(M_ * Nall_);
+    Wmine_.resize(M_ * N_);
+    for_each_element<Sys>(M_ * N_, kernels::CopyBlock<Real>{W, ld_, raw(Wmine_), N_, N_});
+    std::vector<Real> all(M_ * Nall_);
+    with_host<Sys, Real>(Wmine_, M_ * N_, false, [&](Real* h) {
+      gather_columns(*lay_.comm, h, M_, lay_.first, lay_.owned, Nall_, all.data());
+    });
+    thrust::copy(all.begin(), all.end(), Wall_.begin());
+    return raw(Wall_);
+  }
+
   void dense_force(const Real* W, const std::vector<double>& b, Real* F, std::vector<double>& fb) {
-    gemm_.gemm(Trans::no, Trans::no, M_, N_, N_, Real(-2 * inv_mu_), W, N_, raw(J2_), N_, Real(0), F, N_);
-    for_each_element<Sys>(M_ * N_, kernels::DenseLinearForce<Real>{F, raw(J1_), raw(colsum_), raw(bdev_), N_, B_,
-                                                                   Real(inv_mu_), Real(2 * s_)});
+    const Real* Wall = lay_.split() ? gather_weights(W) : W;
+    gemm_.gemm(Trans::no, Trans::no, M_, N_, Nall_, Real(-2 * inv_mu_), Wall, lay_.split() ? Nall_ : ld_, raw(J2_),
+               N_, Real(0), F, ld_);
+    for_each_element<Sys>(M_ * N_, kernels::DenseLinearForce<Real>{F, ld_, raw(J1_), raw(colsum_), raw(bdev_), N_,
+                                                                   B_, Real(inv_mu_), Real(2 * s_)});
     if (!bias_) return;
-    // F_b = 2 (Σ_l Y_o − s (Σ_l X^l)·w_c − P b_c)
-    gemm_.gemm(Trans::no, Trans::no, M_, 1, N_, Real(1), W, N_, raw(colsum_), 1, Real(0), raw(fbdev_), 1);
+    // F_b = 2 (Σ_l Y_o − s (Σ_l X^l)·w_c − P b_c); (Σ_l X^l)·w_c adds over the ranks' columns
+    gemm_.gemm(Trans::no, Trans::no, M_, 1, N_, Real(1), W, ld_, raw(colsum_), 1, Real(0), raw(fbdev_), 1);
     std::vector<Real>& xw = fb_host_;
     download_fb(xw);
+    if (lay_.split()) lay_.comm->sum(xw.data(), M_);
     for (long c = 0; c < M_; ++c) fb[c] = 2.0 * (ysum_[c / B_] - s_ * xw[c] - static_cast<double>(P_) * b[c]);
   }
 
-  long N_, P_, Pt_;
+  long N_, Nall_, ld_;  // this rank's columns (sites), all of them, W's and F's leading dimension
+  SlabLayout lay_;
+  long P_, Pt_;
   int O_, B_;
   long M_;
   double s_, inv_mu_;
@@ -257,7 +314,7 @@ class Perceptron {
   vec<Real> X_, Y_, Xt_, Yt_;
   std::vector<std::vector<std::int64_t>> rows_of_;
   std::vector<MinibatchSampler> samplers_;
-  vec<Real> R_, ones_, bdev_, fbdev_, Xsel_, J2_, J1_, colsum_;
+  vec<Real> R_, ones_, bdev_, fbdev_, Xsel_, J2_, J1_, colsum_, Wall_, Wmine_;
   vec<long> rows_dev_;
   std::vector<double> ysum_, test_targets_;
   std::vector<Real> fb_host_;  // the bias force (or X̄·w) on the host

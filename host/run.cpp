@@ -317,11 +317,12 @@ RunSummary run(const Problem& p, const RunOptions& opt) {
   // The output first: a bad path fails at once, before any set-up. It is written as
   // OUTPUT.partial and becomes OUTPUT only when complete (output.h); if the solver
   // cannot be built, the writer removes the partial file again (a resumed one stays).
+  const bool lead = !opt.comm || opt.comm->rank() == 0;  // the rank that writes
   std::optional<RunWriter> out;
   try {
-    if (resume)
+    if (lead && resume)
       out.emplace(RunWriter::resume(sum.output, p, opt.backend, resume->step));
-    else
+    else if (lead)
       out.emplace(sum.output, p, opt.backend);
   } catch (const h5::Error& e) {
     throw std::runtime_error("output file " + sum.output + ": " + e.what());
@@ -335,13 +336,14 @@ RunSummary run(const Problem& p, const RunOptions& opt) {
     if (fs::is_directory(sum.checkpoint, ec))
       throw std::runtime_error("checkpoint file " + sum.checkpoint + ": it is a folder");
   }
-  auto solver = make_solver(p, opt.backend);
+  auto solver = make_solver(p, opt.backend, opt.comm);
   if (resume) restore(*solver, p, *resume, sum.checkpoint);
   const Dynamics& dyn = p.dynamics;
   const bool fp32 = dyn.precision == Precision::float32, flow = dyn.equation == Equation::gradient_flow;
   if (!opt.quiet) {
     std::fprintf(stderr, "synfield %s | backend %s", SYNFIELD_VERSION, backend_name(opt.backend));
     if (opt.backend == Backend::cpu) std::fprintf(stderr, " (OpenMP, %d threads)", omp_get_max_threads());
+    if (opt.comm) std::fprintf(stderr, " x %d MPI ranks (slabs of axis 0)", opt.comm->size());
     std::fprintf(stderr, "\n  %s\n", describe(p).c_str());
     if (resume)
       std::fprintf(stderr, "  resuming from %s at step %lld\n", sum.checkpoint.c_str(),
@@ -356,7 +358,7 @@ RunSummary run(const Problem& p, const RunOptions& opt) {
       std::fprintf(stderr, "  dt check: lambda_max ~ %.6g (%d Jacobian products%s) -> stable for dt < %.6g (%s)\n",
                    est->lambda, est->iterations, est->converged ? "" : ", not converged: a lower bound",
                    est->dt_max, to_string(dyn.integrator));
-    if (dyn.dt > est->dt_max)
+    if (dyn.dt > est->dt_max && lead)
       std::fprintf(stderr,
                    "synfield: warning: dt = %g is above the estimated stability limit %.6g of %s (largest "
                    "curvature lambda_max ~ %.6g of -dF/dw): expect a blow-up; reduce dt\n",
@@ -395,7 +397,7 @@ RunSummary run(const Problem& p, const RunOptions& opt) {
       s_ref = scale;
     }
     const bool runaway = runaway_rule && have_ref && o.energy() - e_ref > kRunawayFactor * s_ref;
-    out->observe(o);  // a runaway row is finite: it stays in the file as evidence
+    if (lead) out->observe(o);  // a runaway row is finite: it stays in the file as evidence
     sum.last = std::move(o);
     if (runaway) {
       char buf[256];
@@ -407,9 +409,11 @@ RunSummary run(const Problem& p, const RunOptions& opt) {
   auto snapshot = [&] {
     auto write = [&](auto h) {
       if (!h.finite()) blow_up(solver->step(), "the fields are not finite");
-      out->snapshot(solver->step(), solver->time(), std::move(h.w), std::move(h.v), std::move(h.b), std::move(h.vb));
+      if (lead)
+        out->snapshot(solver->step(), solver->time(), std::move(h.w), std::move(h.v), std::move(h.b), std::move(h.vb));
     };
-    fp32 ? write(download<float>(*solver, &*out)) : write(download<double>(*solver, &*out));
+    RunWriter* lend = lead ? &*out : nullptr;
+    fp32 ? write(download<float>(*solver, lend)) : write(download<double>(*solver, lend));
     last_snapshot = solver->step();
   };
   auto checkpoint = [&] {
@@ -437,9 +441,10 @@ RunSummary run(const Problem& p, const RunOptions& opt) {
     if (!c.bias.empty()) c.bias_shape = {static_cast<std::uint64_t>(p.lattice.replicas), p.lattice.fields.size()};
     c.energy_ref = have_ref ? e_ref : std::nan("");
     c.scale_ref = have_ref ? s_ref : std::nan("");
+    last_checkpoint = c.step;
+    if (!lead) return;
     out->flush();  // the rows up to this step are on disk before a checkpoint names it
     write_checkpoint(sum.checkpoint, c);
-    last_checkpoint = c.step;
   };
 
   const auto t_start = std::chrono::steady_clock::now();
@@ -453,8 +458,9 @@ RunSummary run(const Problem& p, const RunOptions& opt) {
       snapshot();
     }
     while (solver->step() < steps) {
-      if (g_stop_signal) {
-        sum.signal = g_stop_signal;
+      // a signal stops every rank at the same boundary (mpirun forwards it to all of them)
+      if (const int sig = opt.comm ? opt.comm->max(g_stop_signal) : g_stop_signal) {
+        sum.signal = sig;
         break;
       }
       const std::int64_t n = solver->step();
@@ -471,10 +477,12 @@ RunSummary run(const Problem& p, const RunOptions& opt) {
     sum.step = solver->step();
     if (sum.signal) {
       checkpoint();
-      out->finish("interrupted at step " + std::to_string(sum.step) + " (signal " + signal_name(sum.signal) +
+      if (lead)
+        out->finish("interrupted at step " + std::to_string(sum.step) + " (signal " + signal_name(sum.signal) +
                   "); resume with: synfield run --resume " + sum.checkpoint);
     }
   } catch (const BlowUp& e) {
+    if (!lead) throw;
     out->fail(e.what());
     std::string where = "; partial output, status \"failed\": " + out->partial_path();
     where += last_snapshot >= 0 ? ", last good snapshot at step " + std::to_string(last_snapshot) : "";
@@ -484,12 +492,14 @@ RunSummary run(const Problem& p, const RunOptions& opt) {
     if (fs::exists(sum.output)) where += "; " + sum.output + " left as it was";
     throw BlowUp(std::string(e.what()) + where);
   } catch (const std::exception& e) {
+    if (!lead) throw;
     out->fail(e.what());
     throw std::runtime_error(std::string(e.what()) + " [partial output, status \"failed\": " + out->partial_path() +
                              (std::filesystem::exists(sum.output) ? "; " + sum.output + " left as it was" : "") + "]");
   }
   sum.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
   const double rate = sum.seconds > 0 ? (sum.step - first) / sum.seconds : 0.0;
+  if (!lead) return sum;
   if (sum.signal) {
     std::fprintf(stderr,
                  "synfield: %s: stopped at step %lld of %lld; checkpoint %s, partial output %s; resume with: "

@@ -28,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include <synfield/comm.h>
 #include <synfield/solver.h>
 
 #include "checkpoint.h"
@@ -51,6 +52,9 @@ struct RunOptions {
   std::string config_file;   // recorded in checkpoints (for messages)
   std::string checkpoint;    // where checkpoints go (default: [output].checkpoint)
   const Checkpoint* resume = nullptr;  // continue from this checkpoint
+  // Split the lattice over these ranks (`mpirun -np R synfield run`; null: one process).
+  // Every rank runs the loop; rank 0 alone writes the output file, checkpoints and messages.
+  const Comm* comm = nullptr;
 };
 
 struct RunSummary {

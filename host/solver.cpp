@@ -27,14 +27,14 @@ Backend resolve_backend(const std::string& request) {
   throw std::runtime_error("--backend " + request + ": expected auto, cpu or cuda");
 }
 
-std::unique_ptr<Solver> make_solver(const Problem& problem, Backend backend) {
+std::unique_ptr<Solver> make_solver(const Problem& problem, Backend backend, const Comm* comm) {
   std::unique_ptr<Solver> s;
 #if defined(SYNFIELD_HAVE_CUDA)
-  if (backend == Backend::cuda) s = detail::make_cuda_engine(problem);
+  if (backend == Backend::cuda) s = detail::make_cuda_engine(problem, false, comm);
 #endif
   if (!s) {
     if (backend == Backend::cuda) throw std::runtime_error("this build has no CUDA backend");
-    s = detail::make_cpu_engine(problem);
+    s = detail::make_cpu_engine(problem, false, comm);
   }
   std::vector<double> w, pi;
   initial_state(problem, w, pi);

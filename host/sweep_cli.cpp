@@ -15,66 +15,14 @@
 
 #include "bench.h"
 #include "cli.h"
+#include "mpi_world.h"
 #include "run.h"
 #include "sweep.h"
 
-#if defined(SYNFIELD_HAVE_MPI)
-#define OMPI_SKIP_MPICXX 1  // the C API only: no deprecated C++ bindings to link
-#define MPICH_SKIP_MPICXX 1
-#include <mpi.h>
-#endif
-
 namespace synfield::cli {
-namespace {
 
-// MPI for sweeps only (built with -DSYNFIELD_MPI=AUTO|ON and Open MPI or another MPI found):
-// started only when a launcher (mpirun, srun --mpi) put this process in a world, so a plain
-// `synfield sweep` never initialises MPI. Rank r runs the points i with i mod R = r; the ranks
-// meet at a barrier and rank 0 gathers the row files (a shared file system) into the summary.
-struct World {
-  int rank = 0, size = 1;
-  bool mpi = false;
-};
-
-World start_world() {
-  World w;
-#if defined(SYNFIELD_HAVE_MPI)
-  const bool launched = std::getenv("OMPI_COMM_WORLD_SIZE") || std::getenv("PMI_SIZE") || std::getenv("PMIX_RANK") ||
-                        std::getenv("MPI_LOCALNRANKS");
-  if (launched) {
-    int started = 0;
-    MPI_Initialized(&started);
-    if (!started) MPI_Init(nullptr, nullptr);
-    MPI_Comm_rank(MPI_COMM_WORLD, &w.rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &w.size);
-    w.mpi = true;
-  }
-#endif
-  return w;
-}
-
-// Waits for every rank; returns the largest `status` over the ranks.
-int meet(const World& w, int status) {
-#if defined(SYNFIELD_HAVE_MPI)
-  if (w.mpi) {
-    int worst = status;
-    MPI_Allreduce(&status, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
-    return worst;
-  }
-#endif
-  (void)w;
-  return status;
-}
-
-void stop_world(const World& w) {
-#if defined(SYNFIELD_HAVE_MPI)
-  if (w.mpi) MPI_Finalize();
-#endif
-  (void)w;
-}
-
-}  // namespace
-
+// `mpirun -np R synfield sweep`: rank r runs the points i with i mod R = r; the ranks meet
+// at a barrier and rank 0 gathers the row files (a shared file system) into the summary.
 Command add_sweep(CLI::App& app) {
   struct Args {
     std::string config, output, backend = "auto";
@@ -102,7 +50,7 @@ Command add_sweep(CLI::App& app) {
   sw->add_flag("-q,--quiet", a->quiet, "Print nothing but errors");
   return {sw, [a] {
             int status = 0;
-            const World world = start_world();
+            const World world;
             bool pending_meet = false;  // this rank still owes the other ranks the barrier
             const int rc = guarded([&] {
               set_threads(a->threads);
@@ -112,7 +60,7 @@ Command add_sweep(CLI::App& app) {
               std::vector<std::string> keys;
               for (const auto& ax : plan.axes) keys.push_back(ax.key);
               // with MPI, the single-point modes are rank 0's alone
-              if (world.rank > 0 && (a->list || a->collect || a->index >= 0)) return;
+              if (world.rank() > 0 && (a->list || a->collect || a->index >= 0)) return;
               if (a->list) {
                 const Backend b = resolve_backend(a->backend);
                 for (std::size_t i = 0; i < n; ++i) {
@@ -165,18 +113,18 @@ Command add_sweep(CLI::App& app) {
                 if (r.status != "complete") status = 1;
                 return;
               }
-              if (!a->quiet && world.rank == 0)
+              if (!a->quiet && world.rank() == 0)
                 std::fprintf(stderr, "synfield sweep: %zu point(s) of %s%s\n", n, a->config.c_str(),
-                             world.mpi ? (" on " + std::to_string(world.size) + " MPI ranks").c_str() : "");
+                             world.mpi() ? (" on " + std::to_string(world.size()) + " MPI ranks").c_str() : "");
               std::vector<sweep::Row> rows;
-              pending_meet = world.size > 1;
-              for (std::size_t i = static_cast<std::size_t>(world.rank); i < n; i += static_cast<std::size_t>(world.size)) {
+              pending_meet = world.size() > 1;
+              for (std::size_t i = static_cast<std::size_t>(world.rank()); i < n; i += static_cast<std::size_t>(world.size())) {
                 rows.push_back(sweep::run_point(plan, i, b, a->quiet));
                 sweep::write_row_file(plan.row_file(i), keys, rows.back());
                 if (rows.back().status != "complete") status = 1;
                 if (rows.back().status.rfind("stopped:", 0) == 0) {  // SIGINT/SIGTERM: no further points
                   status = kExitSignal;
-                  if (world.size == 1) {
+                  if (world.size() == 1) {
                     for (std::size_t j = i + 1; j < n; ++j) {
                       sweep::Row skipped;
                       skipped.index = j;
@@ -191,10 +139,10 @@ Command add_sweep(CLI::App& app) {
                   break;
                 }
               }
-              if (world.size > 1) {
+              if (world.size() > 1) {
                 pending_meet = false;
-                status = meet(world, status);
-                if (world.rank > 0) return;
+                status = world.meet(status);
+                if (world.rank() > 0) return;
                 rows.clear();
                 for (std::size_t i = 0; i < n; ++i) {
                   if (std::filesystem::exists(plan.row_file(i))) {
@@ -214,8 +162,7 @@ Command add_sweep(CLI::App& app) {
               sweep::write_summary(plan, rows, a->quiet);
             });
             // a rank that failed before the barrier must not leave the others waiting
-            if (pending_meet) meet(world, 1);
-            stop_world(world);
+            if (pending_meet) world.meet(1);
             return rc != 0 ? rc : status;
           }};
 }

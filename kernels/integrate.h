@@ -249,4 +249,29 @@ struct SquareAt {
   }
 };
 
+// Strided rows of one array: element i = r·width + k (k < width) of a rows × width block
+// whose rows lie `stride` apart (≥ width): copies to and from the owned sites of a slab
+// (whose rows are padded by ghost rows) and sums over them.
+template <class Real>
+struct CopyBlock {
+  const Real* src;
+  long src_stride;
+  Real* dst;
+  long dst_stride, width;
+  SF_HD SF_FORCEINLINE void operator()(long i) const {
+    const long r = i / width, k = i - r * width;
+    dst[r * dst_stride + k] = src[r * src_stride + k];
+  }
+};
+template <class Real, bool Square>
+struct StridedSum {
+  const Real* a;
+  long stride, width;
+  SF_HD SF_FORCEINLINE double operator()(long i) const {
+    const long r = i / width;
+    const double v = a[i + r * (stride - width)];
+    return Square ? v * v : v;
+  }
+};
+
 }  // namespace synfield::kernels

@@ -31,7 +31,18 @@ struct Geometry {
   long stride[D];
   int bc[D];
   long sites;
+  // A slab of a lattice split over ranks along axis 0: halo[0] / halo[1] says the lattice
+  // goes on past the slab's low / high end, where ghost rows (filled from the neighbouring
+  // rank before each force) hold it; the stencil reads them as interior sites. The boundary
+  // kind of axis 0 still chooses the difference formula, as for the whole lattice.
+  bool halo[2];
 };
+
+// Whether axis `axis` goes on into ghost rows past its low (side 0) or high (side 1) end.
+template <int D>
+SF_HD SF_FORCEINLINE bool continues(const Geometry<D>& g, int axis, int side) {
+  return axis == 0 && g.halo[side];
+}
 
 // Coordinates of one site plus its flat index within the lattice. `inner` is a hint set
 // by the CPU launcher: both ±1 neighbours along the fastest axis (D−1) lie inside the
@@ -43,14 +54,19 @@ struct Site {
   bool inner = false;
 };
 
-// Index of the site `delta` steps along `axis` from s, or -1 when that lies outside a
+// What neighbour() returns for a site outside a non-periodic lattice (a ghost row's index
+// is negative, so "no site" is not -1).
+constexpr long kNoSite = -(1L << 62);
+SF_HD SF_FORCEINLINE bool exists(long index) { return index != kNoSite; }
+
+// Index of the site `delta` steps along `axis` from s, or kNoSite when that lies outside a
 // non-periodic lattice.
 template <int D>
 SF_HD SF_FORCEINLINE long neighbour(const Geometry<D>& g, const Site<D>& s, int axis, int delta) {
   int c = s.c[axis] + delta;
   const int n = g.n[axis];
-  if (c >= 0 && c < n) return s.x + delta * g.stride[axis];
-  if (g.bc[axis] != kPeriodic) return -1;
+  if ((c >= 0 && c < n) || continues(g, axis, c >= n)) return s.x + delta * g.stride[axis];
+  if (g.bc[axis] != kPeriodic) return kNoSite;
   c %= n;
   if (c < 0) c += n;
   return s.x + (c - s.c[axis]) * g.stride[axis];
@@ -62,8 +78,10 @@ SF_HD SF_FORCEINLINE Site<D> shifted(const Geometry<D>& g, const Site<D>& s, int
   t.inner = s.inner && axis != D - 1;
   int c = s.c[axis] + delta;
   const int n = g.n[axis];
-  c %= n;
-  if (c < 0) c += n;
+  if ((c < 0 || c >= n) && !continues(g, axis, c >= n)) {  // wraps (periodic); a ghost row keeps c
+    c %= n;
+    if (c < 0) c += n;
+  }
   t.c[axis] = c;
   t.x = index;
   return t;
@@ -77,7 +95,7 @@ SF_HD inline Real apply_op(const Geometry<D>& g, Real inv_a, int op, int axis, c
   if (op == kId) return w0;
   if (op == kD) {
     const long p = neighbour(g, s, axis, +1);
-    if (p < 0) {
+    if (!exists(p)) {
       if (g.bc[axis] == kOpen) {
         valid = false;
         return Real(0);
@@ -93,10 +111,10 @@ SF_HD inline Real apply_op(const Geometry<D>& g, Real inv_a, int op, int axis, c
     const long p = neighbour(g, s, mu, +1);
     const long m = neighbour(g, s, mu, -1);
     if (g.bc[mu] == kOpen) {
-      if (p >= 0) sum += w[p] - w0;
-      if (m >= 0) sum += w[m] - w0;
+      if (exists(p)) sum += w[p] - w0;
+      if (exists(m)) sum += w[m] - w0;
     } else {
-      sum += (p >= 0 ? w[p] : Real(0)) + (m >= 0 ? w[m] : Real(0)) - Real(2) * w0;
+      sum += (exists(p) ? w[p] : Real(0)) + (exists(m) ? w[m] : Real(0)) - Real(2) * w0;
     }
   }
   return sum * inv_a * inv_a;
@@ -109,7 +127,7 @@ SF_HD inline Real apply_adjoint(const Geometry<D>& g, Real inv_a, int op, int ax
   if (op == kId) return cot(s);
   if (op == kD) {
     const long m = neighbour(g, s, axis, -1);
-    const Real gm = m >= 0 ? cot(shifted(g, s, axis, -1, m)) : Real(0);
+    const Real gm = exists(m) ? cot(shifted(g, s, axis, -1, m)) : Real(0);
     return (gm - cot(s)) * inv_a;
   }
   const Real g0 = cot(s);
@@ -119,11 +137,11 @@ SF_HD inline Real apply_adjoint(const Geometry<D>& g, Real inv_a, int op, int ax
   for (int mu = first; mu <= last; ++mu) {
     const long p = neighbour(g, s, mu, +1);
     const long m = neighbour(g, s, mu, -1);
-    const Real gp = p >= 0 ? cot(shifted(g, s, mu, +1, p)) : Real(0);
-    const Real gm = m >= 0 ? cot(shifted(g, s, mu, -1, m)) : Real(0);
+    const Real gp = exists(p) ? cot(shifted(g, s, mu, +1, p)) : Real(0);
+    const Real gm = exists(m) ? cot(shifted(g, s, mu, -1, m)) : Real(0);
     if (g.bc[mu] == kOpen) {
-      if (p >= 0) sum += gp - g0;
-      if (m >= 0) sum += gm - g0;
+      if (exists(p)) sum += gp - g0;
+      if (exists(m)) sum += gm - g0;
     } else {
       sum += gp + gm - Real(2) * g0;
     }

@@ -53,6 +53,7 @@ struct GatherRows {
 template <class Real>
 struct DenseLinearForce {
   Real* F;
+  long ld;  // F's leading dimension
   const Real* J1;
   const Real* colsum;
   const Real* b;
@@ -61,7 +62,7 @@ struct DenseLinearForce {
   Real inv_mu, two_s;
   SF_HD void operator()(long i) const {
     const long c = i / sites, x = i % sites;
-    F[i] -= inv_mu * (J1[(c / replicas) * sites + x] + two_s * b[c] * colsum[x]);
+    F[c * ld + x] -= inv_mu * (J1[(c / replicas) * sites + x] + two_s * b[c] * colsum[x]);
   }
 };
 

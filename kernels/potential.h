@@ -124,7 +124,7 @@ struct FreePotential {
   // d_μ w at s; 0 where undefined (open edge), which is the masked cotangent's value.
   SF_HD SF_FORCEINLINE Real fwd(const Real* w, const Site<D>& s, int mu) const {
     const long p = neighbour(geo, s, mu, +1);
-    if (p >= 0) return (w[p] - w[s.x]) * inv_a;
+    if (exists(p)) return (w[p] - w[s.x]) * inv_a;
     return geo.bc[mu] == kDirichlet ? -w[s.x] * inv_a : Real(0);
   }
 
@@ -158,7 +158,8 @@ struct FreePotential {
     for (int mu = 0; mu < D; ++mu) {
       const long n = geo.n[mu], stride = geo.stride[mu];
       const bool inner = mu == D - 1 && s.inner;
-      const long edge_p = !inner & (s.c[mu] + 1 >= n), edge_m = !inner & (s.c[mu] == 0);
+      const long edge_p = !inner & (s.c[mu] + 1 >= n) & !continues(geo, mu, 1),
+                 edge_m = !inner & (s.c[mu] == 0) & !continues(geo, mu, 0);
       const long wrap = stride * (geo.bc[mu] == kPeriodic ? n : 1);  // edge offset correction
       const Real keep_p = Real(1 - edge_p * (geo.bc[mu] == kDirichlet));
       const Real wp = keep_p * w[s.x + stride - edge_p * wrap], wm = w[s.x - stride + edge_m * wrap];
@@ -215,7 +216,7 @@ struct FreePotential {
     l.k = c[field];
     for (int mu = 0; mu < D - 1; ++mu) {
       const long n = geo.n[mu], stride = geo.stride[mu];
-      const long edge_p = s.c[mu] + 1 >= n, edge_m = s.c[mu] == 0;
+      const long edge_p = (s.c[mu] + 1 >= n) & !continues(geo, mu, 1), edge_m = (s.c[mu] == 0) & !continues(geo, mu, 0);
       const long wrap = stride * (geo.bc[mu] == kPeriodic ? n : 1);
       l.keep_p[mu] = Real(1 - edge_p * (geo.bc[mu] == kDirichlet));
       l.off_p[mu] = stride - edge_p * wrap;
@@ -231,9 +232,9 @@ struct FreePotential {
     const Real* ws = l.w + s.x;  // w at the segment's first site
     l.begin = begin;
     for (int j = 0; j < m; ++j) l.buf[j + 1] = ws[j];
-    l.buf[0] = begin > 0 ? ws[-1] : ws[-1 + wrap];  // site 0: edge_m = 1
+    l.buf[0] = begin > 0 || continues(geo, D - 1, 0) ? ws[-1] : ws[-1 + wrap];  // site 0: edge_m = 1
     const Real keep = Real(1 - (geo.bc[D - 1] == kDirichlet));
-    l.buf[m + 1] = end < n ? ws[m] : keep * ws[m - wrap];  // site n − 1 (ws[m − 1]): edge_p = 1
+    l.buf[m + 1] = end < n || continues(geo, D - 1, 1) ? ws[m] : keep * ws[m - wrap];  // site n − 1: edge_p = 1
     return l;
   }
 };

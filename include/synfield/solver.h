@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include <synfield/comm.h>
 #include <synfield/portability.h>
 #include <synfield/problem.h>
 
@@ -62,8 +63,10 @@ class Solver {
   virtual double potential() = 0;
 };
 
-// Builds the solver and sets the initial state of `problem` (host/initial.cpp).
-std::unique_ptr<Solver> make_solver(const Problem& problem, Backend backend);
+// Builds the solver and sets the initial state of `problem` (host/initial.cpp). With `comm`
+// (more than one rank), each rank's solver evolves its slab of the lattice and every call
+// is collective: all ranks make it, in the same order, and see the whole lattice's values.
+std::unique_ptr<Solver> make_solver(const Problem& problem, Backend backend, const Comm* comm = nullptr);
 
 // Number of usable CUDA devices (0 when the CUDA backend is not compiled in).
 int cuda_device_count();

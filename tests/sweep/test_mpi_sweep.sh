@@ -1,13 +1,7 @@
 #!/usr/bin/env bash
 # `mpirun -np 2 synfield sweep`: the points are spread over the ranks (rank r runs i mod 2 = r)
 # and rank 0 writes the whole summary, every point complete. Exit 77 (skipped) without mpirun.
-set -euo pipefail
-EXE=$1 ROOT=$2 MPIRUN=${3:-mpirun}
-command -v "$MPIRUN" >/dev/null || { echo "no $MPIRUN: skipped"; exit 77; }
-DIR=$(mktemp -d)
-trap 'rm -rf "$DIR"' EXIT
-cd "$DIR"
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1 OMP_NUM_THREADS=1
+source "$(dirname "${BASH_SOURCE[0]}")/../common/mpi_test.sh" "$@"
 "$MPIRUN" -np 2 "$EXE" sweep "$ROOT/data/examples/smooth_sweep.toml" -o m.h5 --over 'dynamics.eta=1.0,0.5' >out.txt 2>err.txt ||
   { cat out.txt err.txt; exit 1; }
 grep -q "8 point(s) of .* on 2 MPI ranks" err.txt || { echo "no '2 MPI ranks' line"; cat err.txt; exit 1; }
