@@ -441,10 +441,11 @@ RunSummary run(const Problem& p, const RunOptions& opt) {
     if (!c.bias.empty()) c.bias_shape = {static_cast<std::uint64_t>(p.lattice.replicas), p.lattice.fields.size()};
     c.energy_ref = have_ref ? e_ref : std::nan("");
     c.scale_ref = have_ref ? s_ref : std::nan("");
+    if (lead) {
+      out->flush();  // the rows up to this step are on disk before a checkpoint names it
+      write_checkpoint(sum.checkpoint, c);
+    }
     last_checkpoint = c.step;
-    if (!lead) return;
-    out->flush();  // the rows up to this step are on disk before a checkpoint names it
-    write_checkpoint(sum.checkpoint, c);
   };
 
   const auto t_start = std::chrono::steady_clock::now();
