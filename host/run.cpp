@@ -406,23 +406,10 @@ RunSummary run(const Problem& p, const RunOptions& opt) {
       blow_up(sum.last.step, buf);
     }
   };
-  auto snapshot = [&] {
-    auto write = [&](auto h) {
-      if (!h.finite()) blow_up(solver->step(), "the fields are not finite");
-      if (lead)
-        out->snapshot(solver->step(), solver->time(), std::move(h.w), std::move(h.v), std::move(h.b), std::move(h.vb));
-    };
-    RunWriter* lend = lead ? &*out : nullptr;
-    fp32 ? write(download<float>(*solver, lend)) : write(download<double>(*solver, lend));
-    last_snapshot = solver->step();
-  };
-  auto checkpoint = [&] {
+  // A checkpoint of state h (moved from) at the solver's step.
+  auto checkpoint = [&](auto& h) {
     Checkpoint c;
-    auto fill = [&](auto h) {
-      if (!h.finite()) blow_up(solver->step(), "the fields are not finite");
-      fill_state(c, h, flow);
-    };
-    fp32 ? fill(download<float>(*solver)) : fill(download<double>(*solver));
+    fill_state(c, h, flow);
     c.config = p.config_text;
     c.config_file = opt.config_file;
     std::error_code ec;
@@ -447,6 +434,24 @@ RunSummary run(const Problem& p, const RunOptions& opt) {
     }
     last_checkpoint = c.step;
   };
+  // A snapshot and/or a checkpoint at this boundary, from one download of the state (a
+  // boundary that is both copies it on the host rather than downloading it twice).
+  auto save = [&](bool snap, bool ck) {
+    if (!snap && !ck) return;
+    auto go = [&](auto h) {
+      if (!h.finite()) blow_up(solver->step(), "the fields are not finite");
+      std::optional<decltype(h)> kept;
+      if (snap && ck) kept = h;
+      if (snap) {
+        if (lead)
+          out->snapshot(solver->step(), solver->time(), std::move(h.w), std::move(h.v), std::move(h.b), std::move(h.vb));
+        last_snapshot = solver->step();
+      }
+      if (ck) checkpoint(kept ? *kept : h);
+    };
+    RunWriter* lend = lead && snap ? &*out : nullptr;
+    fp32 ? go(download<float>(*solver, lend)) : go(download<double>(*solver, lend));
+  };
 
   const auto t_start = std::chrono::steady_clock::now();
   const std::int64_t first = solver->step();
@@ -456,7 +461,7 @@ RunSummary run(const Problem& p, const RunOptions& opt) {
     Progress progress(first, steps, opt.quiet);
     if (!resume) {  // a resumed run's rows at its checkpoint's step are in the file already
       observe();
-      snapshot();
+      save(true, false);
     }
     while (solver->step() < steps) {
       // a signal stops every rank at the same boundary (mpirun forwards it to all of them)
@@ -470,14 +475,13 @@ RunSummary run(const Problem& p, const RunOptions& opt) {
       if (ck > 0) next = std::min(next, (n / ck + 1) * ck);
       solver->advance(next - n);
       if (next % obs == 0 || next == steps) observe();
-      if ((snap > 0 && next % snap == 0) || next == steps) snapshot();
-      if (ck > 0 && next % ck == 0 && next < steps) checkpoint();
+      save((snap > 0 && next % snap == 0) || next == steps, ck > 0 && next % ck == 0 && next < steps);
       progress.update(next, sum.last.energy());
     }
     progress.done();
     sum.step = solver->step();
     if (sum.signal) {
-      checkpoint();
+      save(false, true);
       if (lead)
         out->finish("interrupted at step " + std::to_string(sum.step) + " (signal " + signal_name(sum.signal) +
                   "); resume with: synfield run --resume " + sum.checkpoint);
