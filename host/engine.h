@@ -193,8 +193,8 @@ class Engine final : public Solver {
     return o;
   }
 
-  void get_state(std::vector<double>& w, std::vector<double>& v) override { download_state(w, v); }
-  void get_state(std::vector<float>& w, std::vector<float>& v) override { download_state(w, v); }
+  void get_state(std::vector<double>& w, std::vector<double>& v, Gather to) override { download_state(w, v, to); }
+  void get_state(std::vector<float>& w, std::vector<float>& v, Gather to) override { download_state(w, v, to); }
 
   // The whole lattice's state on every rank (each takes its slab).
   void set_state(const std::vector<double>& w, const std::vector<double>& pi) override {
@@ -320,21 +320,21 @@ class Engine final : public Solver {
   }
 
   template <class T>
-  void download_state(std::vector<T>& w, std::vector<T>& v) {
-    download(w_, w);
+  void download_state(std::vector<T>& w, std::vector<T>& v, Gather to) {
+    download(w_, w, to);
     if (p_.dynamics.equation == Equation::damped) {
-      download(pi_, v);
+      download(pi_, v, to);
     } else {
       flow_velocity(Real(p_.dynamics.eta), Real(0), tmp(0));
-      download(tmp(0), v);
+      download(tmp(0), v, to);
     }
   }
 
-  // The whole lattice's [row][site] values of src, on every rank. Unsplit: in the run's
-  // precision straight into dst (whose memory a snapshot's caller may reuse), in the other
-  // one through a copy.
+  // The whole lattice's [row][site] values of src, on every rank or on rank 0 alone (dst
+  // empty elsewhere). Unsplit: in the run's precision straight into dst (whose memory a
+  // snapshot's caller may reuse), in the other one through a copy.
   template <class T>
-  void download(const Array& src, std::vector<T>& dst) {
+  void download(const Array& src, std::vector<T>& dst, Gather to = Gather::everywhere) {
     if (!lay_.split()) {
       if constexpr (std::is_same_v<T, Real>) {
         dst.resize(src.size());
@@ -349,9 +349,11 @@ class Engine final : public Solver {
     const long mine = rows_ * lay_.sites, all = rows_ * p_.lattice.sites();
     stage_.resize(mine);
     for_each_element<Sys>(mine, kernels::CopyBlock<Real>{raw(src), N_, raw(stage_), lay_.sites, lay_.sites});
-    std::vector<Real> whole(all);
+    const bool here = to == Gather::everywhere || lay_.comm->rank() == 0;
+    std::vector<Real> whole(here ? all : 0);
     with_host<Sys, Real>(stage_, mine, false, [&](Real* h) {
-      gather_columns(*lay_.comm, h, rows_, lay_.first, lay_.owned, p_.lattice.sites(), whole.data());
+      gather_columns(*lay_.comm, h, rows_, lay_.first, lay_.owned, p_.lattice.sites(), whole.data(),
+                     to == Gather::root);
     });
     dst.assign(whole.begin(), whole.end());
   }

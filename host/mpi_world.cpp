@@ -59,6 +59,22 @@ class MpiComm final : public Comm {
       out += bytes_of[r];
     }
   }
+  void gather(const void* send, void* recv, const std::vector<long>& bytes_of) const override {
+    const auto* in = static_cast<const char*>(send);
+    if (rank_ > 0) {
+      for (long at = 0; at < bytes_of[rank_]; at += kPiece)
+        MPI_Send(in + at, static_cast<int>(std::min(kPiece, bytes_of[rank_] - at)), MPI_BYTE, 0, 1, MPI_COMM_WORLD);
+      return;
+    }
+    auto* out = static_cast<char*>(recv);
+    std::copy_n(in, bytes_of[0], out);
+    for (int r = 1; r < size_; ++r) {  // each rank's block in turn, in pieces
+      out += bytes_of[r - 1];
+      for (long at = 0; at < bytes_of[r]; at += kPiece)
+        MPI_Recv(out + at, static_cast<int>(std::min(kPiece, bytes_of[r] - at)), MPI_BYTE, r, 1, MPI_COMM_WORLD,
+                 MPI_STATUS_IGNORE);
+    }
+  }
   [[noreturn]] void abort(int code) const override {
     MPI_Abort(MPI_COMM_WORLD, code);
     std::exit(code);

@@ -87,7 +87,7 @@ template <class Real>
 HostState<Real> download(Solver& s, RunWriter* out = nullptr) {
   HostState<Real> h;
   if (out) out->reuse(h.w, h.v);
-  s.get_state(h.w, h.v);
+  s.get_state(h.w, h.v, Solver::Gather::root);  // split over ranks: rank 0 writes
   s.get_bias(h.b, h.vb);
   return h;
 }
@@ -439,7 +439,8 @@ RunSummary run(const Problem& p, const RunOptions& opt) {
   auto save = [&](bool snap, bool ck) {
     if (!snap && !ck) return;
     auto go = [&](auto h) {
-      if (!h.finite()) blow_up(solver->step(), "the fields are not finite");
+      const bool bad = !h.finite();  // split: rank 0 has the fields and tells the others
+      if (opt.comm ? opt.comm->max(bad) : bad) blow_up(solver->step(), "the fields are not finite");
       std::optional<decltype(h)> kept;
       if (snap && ck) kept = h;
       if (snap) {

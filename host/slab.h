@@ -88,16 +88,23 @@ void with_host(typename Sys::template vector<Real>& d, long n, bool back, Fn&& f
   }
 }
 
-// The whole [row][column] array (rows × width) on every rank, from each rank's block of
-// `rows` × owned[r] columns starting at column first[r] (mine: this rank's block, rows
-// packed).
+// The whole [row][column] array (rows × width) on every rank, or with `root_only` on rank 0
+// alone (out unused elsewhere), from each rank's block of `rows` × owned[r] columns
+// starting at column first[r] (mine: this rank's block, rows packed).
 template <class Real>
 void gather_columns(const Comm& comm, const Real* mine, long rows, const std::vector<long>& first,
-                    const std::vector<long>& owned, long width, Real* out) {
+                    const std::vector<long>& owned, long width, Real* out, bool root_only = false) {
   std::vector<long> bytes(owned.size());
   for (std::size_t r = 0; r < owned.size(); ++r) bytes[r] = rows * owned[r] * static_cast<long>(sizeof(Real));
+  if (root_only && comm.rank() > 0) {
+    comm.gather(mine, nullptr, bytes);
+    return;
+  }
   std::vector<Real> all(static_cast<std::size_t>(rows) * width);
-  comm.gather_all(mine, all.data(), bytes);
+  if (root_only)
+    comm.gather(mine, all.data(), bytes);
+  else
+    comm.gather_all(mine, all.data(), bytes);
   const Real* from = all.data();
   for (std::size_t r = 0; r < owned.size(); ++r)
     for (long row = 0; row < rows; ++row, from += owned[r])

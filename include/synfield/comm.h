@@ -26,8 +26,9 @@ class Comm {
   // `from`; -1 for either means no partner on that side.
   virtual void shift(const void* send, void* recv, long bytes, int to, int from) const = 0;
   // Every rank's block (bytes_of[r] bytes from rank r) concatenated in rank order into
-  // `recv`, on every rank.
+  // `recv`, on every rank (gather_all) or on rank 0 alone (gather; recv unused elsewhere).
   virtual void gather_all(const void* send, void* recv, const std::vector<long>& bytes_of) const = 0;
+  virtual void gather(const void* send, void* recv, const std::vector<long>& bytes_of) const = 0;
   // Ends every rank's process with `code` (an error one rank cannot share with the others).
   [[noreturn]] virtual void abort(int code) const = 0;
 };

@@ -44,9 +44,12 @@ class Solver {
   virtual double dissipated() const = 0;
 
   // State as [field][replica][site] (F·B·N values each). The velocity is π for the damped
-  // equation and η F(w) for the gradient flow.
-  virtual void get_state(std::vector<double>& w, std::vector<double>& v) = 0;
-  virtual void get_state(std::vector<float>& w, std::vector<float>& v) = 0;
+  // equation and η F(w) for the gradient flow. Split over ranks: collective, and the whole
+  // lattice lands on every rank, or with Gather::root on rank 0 alone (the other ranks get
+  // empty arrays: what a run's snapshots and checkpoints need).
+  enum class Gather { everywhere, root };
+  virtual void get_state(std::vector<double>& w, std::vector<double>& v, Gather to = Gather::everywhere) = 0;
+  virtual void get_state(std::vector<float>& w, std::vector<float>& v, Gather to = Gather::everywhere) = 0;
   // Sets w and π (π ignored by the gradient flow); resets the dissipated energy.
   virtual void set_state(const std::vector<double>& w, const std::vector<double>& pi) = 0;
 

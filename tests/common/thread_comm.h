@@ -76,17 +76,23 @@ class ThreadComm final : public Comm {
     });
   }
   void gather_all(const void* send, void* recv, const std::vector<long>& bytes_of) const override {
+    w_.exchange(rank_, send, [&](const std::vector<const void*>& p) { concat(p, recv, bytes_of); });
+  }
+  void gather(const void* send, void* recv, const std::vector<long>& bytes_of) const override {
     w_.exchange(rank_, send, [&](const std::vector<const void*>& p) {
-      char* out = static_cast<char*>(recv);
-      for (int r = 0; r < size(); ++r) {
-        std::memcpy(out, p[r], bytes_of[r]);
-        out += bytes_of[r];
-      }
+      if (rank_ == 0) concat(p, recv, bytes_of);
     });
   }
   [[noreturn]] void abort(int code) const override { std::exit(code); }
 
  private:
+  static void concat(const std::vector<const void*>& p, void* recv, const std::vector<long>& bytes_of) {
+    char* out = static_cast<char*>(recv);
+    for (std::size_t r = 0; r < p.size(); ++r) {
+      std::memcpy(out, p[r], bytes_of[r]);
+      out += bytes_of[r];
+    }
+  }
   template <class T>
   void add(T* v, long n) const {
     std::vector<T> total(n, T(0));

@@ -163,7 +163,8 @@ TEST_P(Slab, SplitRunsEqualTheUnsplitRun) {
 }
 
 // set_state takes the whole lattice on every rank, and a split run from it equals the
-// unsplit run from it (the dt check's Lanczos and a checkpoint's resume rely on this).
+// unsplit run from it (the dt check's Lanczos and a checkpoint's resume rely on this);
+// get_state gathers to every rank or to rank 0 alone.
 TEST_P(Slab, SetStateThenStepMatches) {
   TempH5 files("slab_set");
   const Problem p = cases()[2].make(files);
@@ -184,6 +185,16 @@ TEST_P(Slab, SetStateThenStepMatches) {
     s->get_state(ws, vs);
     EXPECT_TRUE(all_close(ws, w, 0.0, 0.0, p.lattice, "w"));
     EXPECT_TRUE(all_close(vs, v, 0.0, 0.0, p.lattice, "velocity"));
+    // gathered to rank 0 alone (a run's snapshots): the same there, nothing elsewhere
+    std::vector<float> wr, vr;
+    s->get_state(wr, vr, Solver::Gather::root);
+    if (comm.rank() == 0) {
+      EXPECT_TRUE(all_close(std::vector<double>(wr.begin(), wr.end()), std::vector<double>(w.begin(), w.end()),
+                            1e-6 * max_abs(w), 0.0, p.lattice, "w (fp32, on rank 0)"));
+      EXPECT_EQ(vr.size(), v.size());
+    } else {
+      EXPECT_TRUE(wr.empty() && vr.empty());
+    }
     EXPECT_EQ(s->step(), 12);
     EXPECT_NEAR(s->dissipated(), o.dissipated, 1e-13 * o.dissipated);
   });
