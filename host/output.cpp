@@ -200,7 +200,8 @@ void RunWriter::Impl::store_status(const std::string& status, const std::string&
   }
 }
 
-RunWriter::RunWriter(const std::string& path, const Problem& p, Backend backend) : impl_(std::make_unique<Impl>()) {
+RunWriter::RunWriter(const std::string& path, const Problem& p, Backend backend, int ranks)
+    : impl_(std::make_unique<Impl>()) {
   Impl& m = *impl_;
   m.path = path;
   m.file = h5::File::create(partial_path_for(path), /*swmr_ready=*/true);
@@ -209,6 +210,7 @@ RunWriter::RunWriter(const std::string& path, const Problem& p, Backend backend)
     m.file.set_attr("version", std::string(SYNFIELD_VERSION));
     m.file.set_attr("config", p.config_text);
     m.file.set_attr("backend", std::string(backend_name(backend)));
+    m.file.set_attr("ranks", static_cast<std::int64_t>(ranks));
     m.file.set_attr("precision", std::string(to_string(p.dynamics.precision)));
     m.file.set_attr("status", std::string("running"));
     m.setup(p, true);
@@ -220,7 +222,8 @@ RunWriter::RunWriter(const std::string& path, const Problem& p, Backend backend)
   }
 }
 
-RunWriter RunWriter::resume(const std::string& path, const Problem& p, Backend backend, std::int64_t step) {
+RunWriter RunWriter::resume(const std::string& path, const Problem& p, Backend backend, std::int64_t step,
+                            int ranks) {
   RunWriter w;
   w.impl_ = std::make_unique<Impl>();
   Impl& m = *w.impl_;
@@ -263,6 +266,7 @@ RunWriter RunWriter::resume(const std::string& path, const Problem& p, Backend b
     keep_rows(m.observation_series(), "/observables/step");
     keep_rows(m.snapshot_series(), "/snapshots/step");
     m.file.set_attr("backend", std::string(backend_name(backend)));
+    m.file.set_attr("ranks", static_cast<std::int64_t>(ranks));
     m.file.set_attr("status", std::string("running"));
     m.start_writing();
   } catch (...) {

@@ -46,13 +46,14 @@ class WriterThread;
 class RunWriter {
  public:
   // Creates PATH.partial (h5::Error naming the path and the reason when it cannot), all its
-  // datasets, and starts SWMR writing and the writer thread.
-  RunWriter(const std::string& path, const Problem& p, Backend backend);
+  // datasets, and starts SWMR writing and the writer thread. `ranks`: the MPI ranks the
+  // lattice is split over (root attribute `ranks`).
+  RunWriter(const std::string& path, const Problem& p, Backend backend, int ranks = 1);
   // Reopens PATH.partial of an interrupted run to continue it after a checkpoint at `step`:
   // drops every observation and snapshot row whose step is > step, sets status "running"
   // and appends again (SWMR). h5::Error naming the file when it is missing, not a synfield
   // file, its datasets do not match p, or its stored config differs from p.config_text.
-  static RunWriter resume(const std::string& path, const Problem& p, Backend backend, std::int64_t step);
+  static RunWriter resume(const std::string& path, const Problem& p, Backend backend, std::int64_t step, int ranks = 1);
   // Removes PATH.partial when neither finish() nor fail() was called on a new file (the run
   // never started); a resumed file is only closed (the interrupted run's rows stay).
   ~RunWriter();

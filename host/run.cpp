@@ -320,10 +320,11 @@ RunSummary run(const Problem& p, const RunOptions& opt) {
   const bool lead = !opt.comm || opt.comm->rank() == 0;  // the rank that writes
   std::optional<RunWriter> out;
   try {
+    const int ranks = opt.comm ? opt.comm->size() : 1;
     if (lead && resume)
-      out.emplace(RunWriter::resume(sum.output, p, opt.backend, resume->step));
+      out.emplace(RunWriter::resume(sum.output, p, opt.backend, resume->step, ranks));
     else if (lead)
-      out.emplace(sum.output, p, opt.backend);
+      out.emplace(sum.output, p, opt.backend, ranks);
   } catch (const h5::Error& e) {
     throw std::runtime_error("output file " + sum.output + ": " + e.what());
   }

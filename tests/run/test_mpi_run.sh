@@ -103,6 +103,8 @@ wait "$pid" || st=$?
 grep -q "interrupted at step" info.txt || { cat info.txt out.txt; fail "the 2-rank run was not interrupted"; }
 "$MPIRUN" -np 4 "$EXE" run --resume long.ckpt.h5 -q >out.txt 2>&1 || { cat out.txt; fail "resume on 4 ranks"; }
 same_fields long.h5 long_1.h5
+"$EXE" info long.h5 | grep -Eq "^ranks: +4$" || { "$EXE" info long.h5 | head; fail "root attribute ranks is not 4"; }
+"$EXE" info long_1.h5 | grep -Eq "^ranks: +1$" || fail "root attribute ranks is not 1 for one process"
 
 # too many ranks for 12 rows with a two-row stencil
 if "$MPIRUN" -np 8 "$EXE" run generic.toml -o big.h5 -q >out.txt 2>&1; then fail "8 ranks for 12 rows accepted"; fi
