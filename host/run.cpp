@@ -344,7 +344,12 @@ RunSummary run(const Problem& p, const RunOptions& opt) {
   if (!opt.quiet) {
     std::fprintf(stderr, "synfield %s | backend %s", SYNFIELD_VERSION, backend_name(opt.backend));
     if (opt.backend == Backend::cpu) std::fprintf(stderr, " (OpenMP, %d threads)", omp_get_max_threads());
-    if (opt.comm) std::fprintf(stderr, " x %d MPI ranks (slabs of axis 0)", opt.comm->size());
+    if (opt.comm) {
+      const int n0 = p.lattice.shape[0], R = opt.comm->size();
+      const int most = slab_of(n0, R, 0).count, least = slab_of(n0, R, R - 1).count;
+      std::fprintf(stderr, " x %d MPI ranks (slabs of %s rows of axis 0)", R,
+                   (most == least ? std::to_string(most) : std::to_string(least) + "-" + std::to_string(most)).c_str());
+    }
     std::fprintf(stderr, "\n  %s\n", describe(p).c_str());
     if (resume)
       std::fprintf(stderr, "  resuming from %s at step %lld\n", sum.checkpoint.c_str(),
