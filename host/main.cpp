@@ -2,8 +2,10 @@
 // `compare`, `--version`. Each subcommand is a cli::Command (host/cli.h).
 #include <omp.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -100,12 +102,13 @@ Command add_run(CLI::App& app) {
                 } else {
                   opt.backend = resolve_backend(a->backend);
                 }
-                if (backend_name(opt.backend) != c.backend)
+                const bool say = world.rank() == 0;  // one warning, not one per rank
+                if (backend_name(opt.backend) != c.backend && say)
                   std::fprintf(stderr, "synfield: warning: the checkpoint was written by backend %s, resuming on %s: "
                                "the result is not bit-identical to an uninterrupted run\n",
                                c.backend.c_str(), backend_name(opt.backend));
                 set_threads(a->threads > 0 ? a->threads : c.threads);
-                if (opt.backend == Backend::cpu && c.threads > 0 && omp_get_max_threads() != c.threads)
+                if (opt.backend == Backend::cpu && c.threads > 0 && omp_get_max_threads() != c.threads && say)
                   std::fprintf(stderr, "synfield: warning: the checkpoint was written with %d threads, resuming with "
                                "%d: reductions and BLAS sums round differently, so the result is not bit-identical "
                                "to an uninterrupted run\n", c.threads, omp_get_max_threads());
@@ -116,6 +119,10 @@ Command add_run(CLI::App& app) {
                   return;
                 }
                 set_threads(a->threads);
+                // split over ranks, each takes its share of the cores it may run on (unless
+                // --threads or OMP_NUM_THREADS say otherwise; mpirun's binding sets the cores)
+                if (world.comm() && a->threads == 0 && !std::getenv("OMP_NUM_THREADS"))
+                  set_threads(std::max(1, omp_get_max_threads() / world.comm()->local_size()));
                 opt.backend = resolve_backend(a->backend);
                 // a problem that cannot fit is refused with the estimate before its data are built
                 // (the whole problem's footprint: a split run's ranks each hold a part of it)

@@ -28,11 +28,13 @@ class MpiComm final : public Comm {
     MPI_Comm node;
     MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node);
     MPI_Comm_rank(node, &local_);
+    MPI_Comm_size(node, &local_size_);
     MPI_Comm_free(&node);
   }
   int rank() const override { return rank_; }
   int size() const override { return size_; }
   int local_rank() const override { return local_; }
+  int local_size() const override { return local_size_; }
 
   void sum(double* v, long n) const override { sum_as(v, n, MPI_DOUBLE); }
   void sum(float* v, long n) const override { sum_as(v, n, MPI_FLOAT); }
@@ -87,7 +89,7 @@ class MpiComm final : public Comm {
     for (long at = 0; at < n; at += piece)
       MPI_Allreduce(MPI_IN_PLACE, v + at, static_cast<int>(std::min(piece, n - at)), type, MPI_SUM, MPI_COMM_WORLD);
   }
-  int rank_ = 0, size_ = 1, local_ = 0;
+  int rank_ = 0, size_ = 1, local_ = 0, local_size_ = 1;
 };
 
 }  // namespace

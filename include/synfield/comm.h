@@ -14,8 +14,9 @@ class Comm {
   virtual ~Comm() = default;
   virtual int rank() const = 0;
   virtual int size() const = 0;
-  // This rank's index among the ranks of its node (the GPU it takes).
+  // This rank's index among the ranks of its node (the GPU it takes), and their number.
   virtual int local_rank() const = 0;
+  virtual int local_size() const = 0;
 
   // In-place sums over the ranks (every rank gets the result).
   virtual void sum(double* v, long n) const = 0;

@@ -60,6 +60,7 @@ class ThreadComm final : public Comm {
   int rank() const override { return rank_; }
   int size() const override { return w_.size(); }
   int local_rank() const override { return rank_; }
+  int local_size() const override { return size(); }
   void sum(double* v, long n) const override { add(v, n); }
   void sum(float* v, long n) const override { add(v, n); }
   int max(int v) const override {
