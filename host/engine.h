@@ -355,7 +355,10 @@ class Engine final : public Solver {
       gather_columns(*lay_.comm, h, rows_, lay_.first, lay_.owned, p_.lattice.sites(), whole.data(),
                      to == Gather::root);
     });
-    dst.assign(whole.begin(), whole.end());
+    if constexpr (std::is_same_v<T, Real>)
+      dst = std::move(whole);
+    else
+      dst.assign(whole.begin(), whole.end());
   }
   // The whole lattice's [row][site] values into this rank's sites of dst.
   void upload(const std::vector<double>& src, Array& dst) {
