@@ -6,7 +6,8 @@
 # rounding) for the free field, generic terms with open and Dirichlet ends and a 3-D
 # lattice; a model's split products agree to rounding; SIGTERM on 2 ranks writes one
 # checkpoint, resumed on 4 ranks to the uninterrupted result; too many ranks for the
-# lattice is an error naming lattice.shape[0]. Exit 77 (skipped) without mpirun.
+# lattice is an error naming lattice.shape[0]; an error of rank 0 alone ends every rank.
+# Exit 77 (skipped) without mpirun.
 source "$(dirname "${BASH_SOURCE[0]}")/../common/mpi_test.sh" "$@"
 fail() { echo "FAIL: $*"; exit 1; }
 
@@ -109,4 +110,8 @@ same_fields long.h5 long_1.h5
 # too many ranks for 12 rows with a two-row stencil
 if "$MPIRUN" -np 8 "$EXE" run generic.toml -o big.h5 -q >out.txt 2>&1; then fail "8 ranks for 12 rows accepted"; fi
 grep -q "lattice.shape\[0\] = 12 cannot be split over 8 MPI ranks" out.txt || { cat out.txt; fail "no message naming lattice.shape[0]"; }
+
+# an error rank 0 meets alone (its output folder) ends every rank, not a hang
+if timeout 60 "$MPIRUN" -np 2 "$EXE" run generic.toml -o missing/x.h5 -q >out.txt 2>&1; then fail "missing folder accepted"; fi
+grep -q "output file missing/x.h5: folder missing does not exist" out.txt || { cat out.txt; fail "no message naming the output"; }
 echo ok
