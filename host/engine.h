@@ -137,6 +137,7 @@ class Engine final : public Solver {
   }
 
   Backend backend() const override { return Sys::backend; }
+  const Comm* comm() const override { return lay_.comm; }
   Precision precision() const override {
     return sizeof(Real) == sizeof(float) ? Precision::float32 : Precision::float64;
   }

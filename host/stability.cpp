@@ -181,7 +181,7 @@ StabilityEstimate estimate_stability(Solver& s, const Problem& p, int max_iterat
   if (sgd) {
     Problem q = p;
     q.model = Model{};
-    local = make_solver(q, s.backend());
+    local = make_solver(q, s.backend(), s.comm());  // split like s: its calls are collective too
   }
   auto jv = [&](Solver& solver, const std::vector<double>& v, std::vector<double>& out, double weight) {
     std::vector<double> w(n);

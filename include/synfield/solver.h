@@ -34,6 +34,8 @@ class Solver {
   virtual ~Solver() = default;
   virtual Backend backend() const = 0;
   virtual Precision precision() const = 0;
+  // The ranks the lattice is split over (null: not split).
+  virtual const Comm* comm() const = 0;
 
   // Advance by `steps` integrator steps.
   virtual void advance(std::int64_t steps) = 0;
