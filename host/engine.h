@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "../kernels/integrate.h"
+#include "initial.h"
 #include "integrator_weights.h"
 #include "launch.h"
 #include "perceptron.h"
@@ -202,8 +203,16 @@ class Engine final : public Solver {
     const long all = rows_ * p_.lattice.sites();
     if (static_cast<long>(w.size()) != all || static_cast<long>(pi.size()) != all)
       throw std::invalid_argument("set_state: expected " + std::to_string(all) + " values per array");
-    upload(w, w_);
-    upload(pi, pi_);
+    upload(w, w_, p_.lattice.sites(), lay_.slab.begin * lay_.plane);
+    upload(pi, pi_, p_.lattice.sites(), lay_.slab.begin * lay_.plane);
+    D_ = D_sites_ = 0.0;
+  }
+
+  void set_initial_state() override {
+    std::vector<double> w, pi;
+    initial_state(p_, w, pi, lay_.slab.begin * lay_.plane, lay_.sites);
+    upload(w, w_, lay_.sites, 0);
+    upload(pi, pi_, lay_.sites, 0);
     D_ = D_sites_ = 0.0;
   }
 
@@ -361,12 +370,13 @@ class Engine final : public Solver {
     else
       dst.assign(whole.begin(), whole.end());
   }
-  // The whole lattice's [row][site] values into this rank's sites of dst.
-  void upload(const std::vector<double>& src, Array& dst) {
-    const long first = lay_.slab.begin * lay_.plane, all = p_.lattice.sites();
+  // This rank's sites of dst from [row][site] values src with rows `stride` apart, the
+  // slab's first site at `first` in each (the whole lattice: stride N, first the slab's).
+  void upload(const std::vector<double>& src, Array& dst, long stride, long first) {
     std::vector<Real> h(rows_ * lay_.sites);
     for (long r = 0; r < rows_; ++r)
-      std::copy(src.begin() + r * all + first, src.begin() + r * all + first + lay_.sites, h.begin() + r * lay_.sites);
+      std::copy(src.begin() + r * stride + first, src.begin() + r * stride + first + lay_.sites,
+                h.begin() + r * lay_.sites);
     if (!lay_.split()) {
       thrust::copy(h.begin(), h.end(), dst.begin());
       return;

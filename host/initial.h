@@ -17,6 +17,9 @@ std::uint64_t splitmix64(std::uint64_t x);
 // (SplitMix64 hashing + Box–Muller), so values do not depend on threads or backends.
 double gaussian_deviate(std::uint64_t seed, std::uint64_t counter);
 
-void initial_state(const Problem& p, std::vector<double>& w, std::vector<double>& pi);
+// [field][replica][site] for the `count` sites from site `first` (all of them by default),
+// each value the one it has in the whole lattice.
+void initial_state(const Problem& p, std::vector<double>& w, std::vector<double>& pi, std::int64_t first = 0,
+                   std::int64_t count = -1);
 
 }  // namespace synfield

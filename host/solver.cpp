@@ -4,7 +4,6 @@
 #include <stdexcept>
 
 #include "backends.h"
-#include "initial.h"
 
 namespace synfield {
 
@@ -36,9 +35,7 @@ std::unique_ptr<Solver> make_solver(const Problem& problem, Backend backend, con
     if (backend == Backend::cuda) throw std::runtime_error("this build has no CUDA backend");
     s = detail::make_cpu_engine(problem, false, comm);
   }
-  std::vector<double> w, pi;
-  initial_state(problem, w, pi);
-  s->set_state(w, pi);
+  s->set_initial_state();
   return s;
 }
 

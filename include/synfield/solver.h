@@ -54,6 +54,9 @@ class Solver {
   virtual void get_state(std::vector<float>& w, std::vector<float>& v, Gather to = Gather::everywhere) = 0;
   // Sets w and π (π ignored by the gradient flow); resets the dissipated energy.
   virtual void set_state(const std::vector<double>& w, const std::vector<double>& pi) = 0;
+  // Sets w and π from the problem's [initial] specs (host/initial.h), each rank building
+  // its own slab only; resets the dissipated energy. make_solver() calls it.
+  virtual void set_initial_state() = 0;
 
   // Restores the integrator's clock after set_state(): the step count, the time and the
   // dissipated energy D (a checkpoint's resume).

@@ -92,6 +92,18 @@ std::vector<SlabCase> cases() {
     };
   };
   c.push_back({"generic_2d_open_leapfrog", generic("open", damped("leapfrog", 0.02, 0.3)), true});
+  // the initial u read from a file: each rank takes its slab of it
+  c.push_back({"free_2d_file_initial", [](TempH5& files) {
+                 LatticeSpec l;
+                 l.shape = {10, 7};
+                 l.boundary = {"periodic", "open"};
+                 const Lattice lat = problem(l, damped("leapfrog", 0.05, 0.3), "").lattice;
+                 std::vector<double> u0(lat.sites());
+                 for (std::size_t x = 0; x < u0.size(); ++x) u0[x] = std::cos(0.37 * static_cast<double>(x * x % 17));
+                 return problem(l, damped("leapfrog", 0.05, 0.3), term("mass", "w", 1.0) + term("gradient", "w", 0.8),
+                                "[initial.w]\nkind = \"file\"\npath = \"" + files.put("w0", u0, lat) + "\"\n");
+               },
+               true});
   c.push_back({"generic_2d_periodic_rk4", generic("periodic", damped("rk4", 0.02, 0.3)), true});
   c.push_back({"generic_2d_dirichlet_flow_rk4", generic("dirichlet", flow("rk4", 0.01, 0.5)), true});
   c.push_back({"generic_2d_periodic_flow_euler", generic("periodic", flow("euler", 0.01, 0.5)), true});
