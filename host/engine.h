@@ -198,14 +198,18 @@ class Engine final : public Solver {
   void get_state(std::vector<double>& w, std::vector<double>& v, Gather to) override { download_state(w, v, to); }
   void get_state(std::vector<float>& w, std::vector<float>& v, Gather to) override { download_state(w, v, to); }
 
-  // The whole lattice's state on every rank (each takes its slab).
-  void set_state(const std::vector<double>& w, const std::vector<double>& pi) override {
-    const long all = rows_ * p_.lattice.sites();
-    if (static_cast<long>(w.size()) != all || static_cast<long>(pi.size()) != all)
-      throw std::invalid_argument("set_state: expected " + std::to_string(all) + " values per array");
-    upload(w, w_, p_.lattice.sites(), lay_.slab.begin * lay_.plane);
-    upload(pi, pi_, p_.lattice.sites(), lay_.slab.begin * lay_.plane);
+  void set_state(const std::vector<double>& w, const std::vector<double>& pi, Gather from) override {
+    const bool own = from == Gather::slab;  // each rank its own sites, else the whole lattice
+    const long stride = own ? lay_.sites : p_.lattice.sites(), first = own ? 0 : lay_.slab.begin * lay_.plane;
+    if (static_cast<long>(w.size()) != rows_ * stride || static_cast<long>(pi.size()) != rows_ * stride)
+      throw std::invalid_argument("set_state: expected " + std::to_string(rows_ * stride) + " values per array");
+    upload(w, w_, stride, first);
+    upload(pi, pi_, stride, first);
     D_ = D_sites_ = 0.0;
+  }
+
+  std::pair<std::int64_t, std::int64_t> slab_sites() const override {
+    return {lay_.slab.begin * lay_.plane, lay_.sites};
   }
 
   void set_initial_state() override {
@@ -223,10 +227,10 @@ class Engine final : public Solver {
     D_sites_ = 0.0;
   }
 
-  std::vector<double> force() override {
+  std::vector<double> force(Gather to) override {
     flow_velocity(Real(1), Real(0), tmp(0));
     std::vector<double> out;
-    download(tmp(0), out);
+    download(tmp(0), out, to);
     return out;
   }
 
@@ -340,9 +344,9 @@ class Engine final : public Solver {
     }
   }
 
-  // The whole lattice's [row][site] values of src, on every rank or on rank 0 alone (dst
-  // empty elsewhere). Unsplit: in the run's precision straight into dst (whose memory a
-  // snapshot's caller may reuse), in the other one through a copy.
+  // The [row][site] values of src where `to` says (Solver::get_state). Unsplit: in the run's
+  // precision straight into dst (whose memory a snapshot's caller may reuse), in the other
+  // one through a copy.
   template <class T>
   void download(const Array& src, std::vector<T>& dst, Gather to = Gather::everywhere) {
     if (!lay_.split()) {
@@ -359,6 +363,12 @@ class Engine final : public Solver {
     const long mine = rows_ * lay_.sites, all = rows_ * p_.lattice.sites();
     stage_.resize(mine);
     for_each_element<Sys>(mine, kernels::CopyBlock<Real>{raw(src), N_, raw(stage_), lay_.sites, lay_.sites});
+    if (to == Gather::slab) {
+      std::vector<Real> h(mine);
+      thrust::copy(stage_.begin(), stage_.begin() + mine, h.begin());
+      dst.assign(h.begin(), h.end());
+      return;
+    }
     const bool here = to == Gather::everywhere || lay_.comm->rank() == 0;
     std::vector<Real> whole(here ? all : 0);
     with_host<Sys, Real>(stage_, mine, false, [&](Real* h) {

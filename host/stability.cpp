@@ -148,14 +148,26 @@ StabilityEstimate estimate_stability(Solver& s, const Problem& p, int max_iterat
   const std::int64_t step0 = s.step();
   const double time0 = s.time();
   const double d0 = s.dissipated();
+  // Split over ranks, each rank works on its own sites (Gather::slab) and the dot products
+  // add over the ranks; element i of a rank's vectors is site first + i mod count of row
+  // i / count, so the start vector and the arithmetic are those of the unsplit lattice.
+  using Gather = Solver::Gather;
+  const Comm* comm = s.comm();
+  const auto [first, count] = s.slab_sites();
+  const std::int64_t sites = p.lattice.sites();
+  auto gdot = [&](const std::vector<double>& a, const std::vector<double>& b) {
+    double d = dot(a, b);
+    if (comm) comm->sum(&d, 1);
+    return d;
+  };
   std::vector<double> w0, v0, b0, vb0;
   if (s.precision() == Precision::float32) {
     std::vector<float> wf, vf;
-    s.get_state(wf, vf);
+    s.get_state(wf, vf, Gather::slab);
     w0.assign(wf.begin(), wf.end());
     v0.assign(vf.begin(), vf.end());
   } else {
-    s.get_state(w0, v0);
+    s.get_state(w0, v0, Gather::slab);
   }
   s.get_bias(b0, vb0);
   std::vector<double> pi0 = v0;
@@ -163,13 +175,14 @@ StabilityEstimate estimate_stability(Solver& s, const Problem& p, int max_iterat
   std::vector<double> vb_restore = vb0;
   if (p.dynamics.equation == Equation::gradient_flow) std::fill(vb_restore.begin(), vb_restore.end(), 0.0);
 
-  const std::size_t n = w0.size();
-  const double rms = n ? std::sqrt(dot(w0, w0) / n) : 0.0;
+  const std::size_t n = w0.size();                                          // this rank's
+  const std::int64_t rows = count > 0 ? static_cast<std::int64_t>(n) / count : 0, n_all = rows * sites;  // all
+  const double rms = n_all ? std::sqrt(gdot(w0, w0) / static_cast<double>(n_all)) : 0.0;
   // per-site perturbation: rounding of F (relative ε_machine) over δ against the
   // truncation error δ² of a non-quadratic potential
   const double rel = s.precision() == Precision::float32 ? 3e-3 : 1e-6;
   const double delta = rel * std::max(rms, 1.0);
-  const double eps = delta * std::sqrt(static_cast<double>(n));  // ‖ε v‖ for unit v
+  const double eps = delta * std::sqrt(static_cast<double>(n_all));  // ‖ε v‖ for unit v
 
   // With minibatches the Jacobian of one step's batch underestimates the others': use the
   // full data's, Σ over the batches of epoch 0 (each example once) of the batch Jacobians
@@ -186,11 +199,11 @@ StabilityEstimate estimate_stability(Solver& s, const Problem& p, int max_iterat
   auto jv = [&](Solver& solver, const std::vector<double>& v, std::vector<double>& out, double weight) {
     std::vector<double> w(n);
     for (std::size_t i = 0; i < n; ++i) w[i] = w0[i] + eps * v[i];
-    solver.set_state(w, pi0);
-    const std::vector<double> fp = solver.force();
+    solver.set_state(w, pi0, Gather::slab);
+    const std::vector<double> fp = solver.force(Gather::slab);
     for (std::size_t i = 0; i < n; ++i) w[i] = w0[i] - eps * v[i];
-    solver.set_state(w, pi0);
-    const std::vector<double> fm = solver.force();
+    solver.set_state(w, pi0, Gather::slab);
+    const std::vector<double> fm = solver.force(Gather::slab);
     for (std::size_t i = 0; i < n; ++i) out[i] -= weight * (fp[i] - fm[i]) / (2 * eps);  // −∂F/∂w · v
   };
   auto apply = [&](const std::vector<double>& v, std::vector<double>& out) {
@@ -202,19 +215,23 @@ StabilityEstimate estimate_stability(Solver& s, const Problem& p, int max_iterat
     if (sgd && batches > 1) jv(*local, v, out, -static_cast<double>(batches - 1));
   };
 
-  if (n > 0) {
+  if (n_all > 0) {
     std::vector<double> v(n), v_prev(n, 0.0), u;
-    for (std::size_t i = 0; i < n; ++i) v[i] = static_cast<double>(mix(i) >> 11) * 0x1.0p-53 - 0.5;
-    const double norm = std::sqrt(dot(v, v));
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::int64_t k = static_cast<std::int64_t>(i);
+      v[i] = static_cast<double>(mix(static_cast<std::uint64_t>((k / count) * sites + first + k % count)) >> 11) *
+                 0x1.0p-53 - 0.5;
+    }
+    const double norm = std::sqrt(gdot(v, v));
     for (double& x : v) x /= norm;
     std::vector<double> alpha, beta;
     double theta = 0.0, beta_prev = 0.0;
     int stable_count = 0;
-    for (int k = 0; k < max_iterations && static_cast<std::size_t>(k) < n; ++k) {
+    for (int k = 0; k < max_iterations && k < n_all; ++k) {
       apply(v, u);
       ++est.iterations;
       for (std::size_t i = 0; i < n; ++i) u[i] -= beta_prev * v_prev[i];
-      const double a = dot(v, u);
+      const double a = gdot(v, u);
       for (std::size_t i = 0; i < n; ++i) u[i] -= a * v[i];
       alpha.push_back(a);
       const double th = tridiagonal_max_eigenvalue(alpha, beta);
@@ -223,7 +240,7 @@ StabilityEstimate estimate_stability(Solver& s, const Problem& p, int max_iterat
       else
         stable_count = 0;
       theta = th;
-      const double b = std::sqrt(dot(u, u));
+      const double b = std::sqrt(gdot(u, u));
       if (stable_count >= 3 || b <= 1e-12 * std::max(std::fabs(th), 1e-300)) {
         est.converged = true;
         break;
@@ -236,7 +253,7 @@ StabilityEstimate estimate_stability(Solver& s, const Problem& p, int max_iterat
     est.lambda_weights = theta;
   }
   // restore exactly
-  s.set_state(w0, pi0);
+  s.set_state(w0, pi0, Gather::slab);
   s.set_bias(b0, vb_restore);
   s.set_clock(step0, time0, d0);
 

@@ -6,6 +6,7 @@
 #include <limits>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <synfield/comm.h>
@@ -46,14 +47,23 @@ class Solver {
   virtual double dissipated() const = 0;
 
   // State as [field][replica][site] (F·B·N values each). The velocity is π for the damped
-  // equation and η F(w) for the gradient flow. Split over ranks: collective, and the whole
-  // lattice lands on every rank, or with Gather::root on rank 0 alone (the other ranks get
-  // empty arrays: what a run's snapshots and checkpoints need).
-  enum class Gather { everywhere, root };
+  // equation and η F(w) for the gradient flow. Split over ranks the call is collective and
+  // `to` says where the values land:
+  //   everywhere  the whole lattice on every rank;
+  //   root        the whole lattice on rank 0 alone, empty arrays elsewhere (a run's
+  //               snapshots and checkpoints);
+  //   slab        each rank its own sites (slab_sites()), [field][replica][site of the slab].
+  // Not split, all three are the whole lattice.
+  enum class Gather { everywhere, root, slab };
   virtual void get_state(std::vector<double>& w, std::vector<double>& v, Gather to = Gather::everywhere) = 0;
   virtual void get_state(std::vector<float>& w, std::vector<float>& v, Gather to = Gather::everywhere) = 0;
-  // Sets w and π (π ignored by the gradient flow); resets the dissipated energy.
-  virtual void set_state(const std::vector<double>& w, const std::vector<double>& pi) = 0;
+  // Sets w and π (π ignored by the gradient flow) from the whole lattice on every rank
+  // (`from` everywhere) or from each rank's own sites (slab); resets the dissipated energy.
+  virtual void set_state(const std::vector<double>& w, const std::vector<double>& pi,
+                         Gather from = Gather::everywhere) = 0;
+  // This rank's sites: the flat index of the first in the lattice, and their number (0 and
+  // all of them when not split).
+  virtual std::pair<std::int64_t, std::int64_t> slab_sites() const = 0;
   // Sets w and π from the problem's [initial] specs (host/initial.h), each rank building
   // its own slab only; resets the dissipated energy. make_solver() calls it.
   virtual void set_initial_state() = 0;
@@ -66,8 +76,8 @@ class Solver {
   virtual void get_bias(std::vector<double>& b, std::vector<double>& v) = 0;
   virtual void set_bias(const std::vector<double>& b, const std::vector<double>& v) = 0;
 
-  // F = −(1/μ) ∂V/∂w at the current w, and V, for checks and tools.
-  virtual std::vector<double> force() = 0;
+  // F = −(1/μ) ∂V/∂w at the current w (landing as get_state's), and V, for checks and tools.
+  virtual std::vector<double> force(Gather to = Gather::everywhere) = 0;
   virtual double potential() = 0;
 };
 

@@ -2,13 +2,16 @@
 // same ThreadWorld, run the collectives of include/synfield/comm.h against each other
 // (posted buffers and a barrier). Sums add the ranks' values in rank order, so every rank
 // gets the same result, as an MPI reduction does. run_ranks(R, fn) runs fn(comm) on R
-// threads and rethrows the first exception.
+// threads and rethrows the first exception; ranks that disagree on their collective calls
+// abort after 60 s instead of hanging.
 #pragma once
 
 #include <synfield/comm.h>
 
 #include <algorithm>
+#include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
@@ -31,8 +34,10 @@ class ThreadWorld {
       waiting_ = 0;
       ++generation_;
       cv_.notify_all();
-    } else {
-      cv_.wait(lock, [&] { return generation_ != gen; });
+    } else if (!cv_.wait_for(lock, std::chrono::seconds(60), [&] { return generation_ != gen; })) {
+      // the ranks made different collective calls (a bug in the split code): fail, not hang
+      std::fprintf(stderr, "ThreadComm: a rank waited 60 s at a collective: the ranks' calls differ\n");
+      std::abort();
     }
   }
   // Posts rank r's buffer, waits for every rank's, runs read(posted) and waits again (so
