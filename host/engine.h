@@ -360,21 +360,12 @@ class Engine final : public Solver {
       }
       return;
     }
-    const long mine = rows_ * lay_.sites, all = rows_ * p_.lattice.sites();
-    stage_.resize(mine);
-    for_each_element<Sys>(mine, kernels::CopyBlock<Real>{raw(src), N_, raw(stage_), lay_.sites, lay_.sites});
     if (to == Gather::slab) {
-      std::vector<Real> h(mine);
-      thrust::copy(stage_.begin(), stage_.begin() + mine, h.begin());
-      dst.assign(h.begin(), h.end());
+      pack_slab<Sys>(lay_, raw(src), rows_, N_, stage_);
+      with_host<Sys, Real>(stage_, rows_ * lay_.sites, false, [&](Real* h) { dst.assign(h, h + rows_ * lay_.sites); });
       return;
     }
-    const bool here = to == Gather::everywhere || lay_.comm->rank() == 0;
-    std::vector<Real> whole(here ? all : 0);
-    with_host<Sys, Real>(stage_, mine, false, [&](Real* h) {
-      gather_columns(*lay_.comm, h, rows_, lay_.first, lay_.owned, p_.lattice.sites(), whole.data(),
-                     to == Gather::root);
-    });
+    std::vector<Real> whole = gather_slab<Sys>(lay_, raw(src), rows_, N_, stage_, to == Gather::root);
     if constexpr (std::is_same_v<T, Real>)
       dst = std::move(whole);
     else

@@ -23,7 +23,7 @@ class World {
   // The ranks as a Comm (null in a world of one).
   const Comm* comm() const { return comm_.get(); }
   // Waits for every rank; returns the largest `status` over the ranks.
-  int meet(int status) const { return comm_ ? comm_->max(status) : status; }
+  int meet(int status) const { return max_over(comm_.get(), status); }
 
  private:
   int rank_ = 0, size_ = 1;

@@ -277,13 +277,8 @@ class Perceptron {
 
   // W's columns from every rank (M × N_all, row-major) in Wall_.
   const Real* gather_weights(const Real* W) {
-    Wall_.resize(M_ * Nall_);
-    Wmine_.resize(M_ * N_);
-    for_each_element<Sys>(M_ * N_, kernels::CopyBlock<Real>{W, ld_, raw(Wmine_), N_, N_});
-    std::vector<Real> all(M_ * Nall_);
-    with_host<Sys, Real>(Wmine_, M_ * N_, false, [&](Real* h) {
-      gather_columns(*lay_.comm, h, M_, lay_.first, lay_.owned, Nall_, all.data());
-    });
+    const std::vector<Real> all = gather_slab<Sys>(lay_, W, M_, ld_, Wstage_, false);
+    Wall_.resize(all.size());
     thrust::copy(all.begin(), all.end(), Wall_.begin());
     return raw(Wall_);
   }
@@ -314,7 +309,7 @@ class Perceptron {
   vec<Real> X_, Y_, Xt_, Yt_;
   std::vector<std::vector<std::int64_t>> rows_of_;
   std::vector<MinibatchSampler> samplers_;
-  vec<Real> R_, ones_, bdev_, fbdev_, Xsel_, J2_, J1_, colsum_, Wall_, Wmine_;
+  vec<Real> R_, ones_, bdev_, fbdev_, Xsel_, J2_, J1_, colsum_, Wall_, Wstage_;
   vec<long> rows_dev_;
   std::vector<double> ysum_, test_targets_;
   std::vector<Real> fb_host_;  // the bias force (or X̄·w) on the host

@@ -445,8 +445,8 @@ RunSummary run(const Problem& p, const RunOptions& opt) {
   auto save = [&](bool snap, bool ck) {
     if (!snap && !ck) return;
     auto go = [&](auto h) {
-      const bool bad = !h.finite();  // split: rank 0 has the fields and tells the others
-      if (opt.comm ? opt.comm->max(bad) : bad) blow_up(solver->step(), "the fields are not finite");
+      // split: rank 0 has the fields and tells the others
+      if (max_over(opt.comm, !h.finite())) blow_up(solver->step(), "the fields are not finite");
       std::optional<decltype(h)> kept;
       if (snap && ck) kept = h;
       if (snap) {
@@ -472,7 +472,7 @@ RunSummary run(const Problem& p, const RunOptions& opt) {
     }
     while (solver->step() < steps) {
       // a signal stops every rank at the same boundary (mpirun forwards it to all of them)
-      if (const int sig = opt.comm ? opt.comm->max(g_stop_signal) : g_stop_signal) {
+      if (const int sig = max_over(opt.comm, g_stop_signal)) {
         sum.signal = sig;
         break;
       }

@@ -23,6 +23,9 @@
 #include <string>
 #include <vector>
 
+#include "../kernels/integrate.h"
+#include "launch.h"
+
 namespace synfield {
 
 struct SlabLayout {
@@ -109,6 +112,31 @@ void gather_columns(const Comm& comm, const Real* mine, long rows, const std::ve
   for (std::size_t r = 0; r < owned.size(); ++r)
     for (long row = 0; row < rows; ++row, from += owned[r])
       std::copy(from, from + owned[r], out + row * width + first[r]);
+}
+
+// Packs this rank's sites of `rows` rows of backend array src (rows `stride` apart, the
+// first owned site at src) into backend scratch `stage`, as [row][site of the slab].
+template <class Sys, class Real>
+void pack_slab(const SlabLayout& lay, const Real* src, long rows, long stride,
+               typename Sys::template vector<Real>& stage) {
+  stage.resize(rows * lay.sites);
+  for_each_element<Sys>(rows * lay.sites, kernels::CopyBlock<Real>{src, stride, thrust::raw_pointer_cast(stage.data()),
+                                                                  lay.sites, lay.sites});
+}
+
+// The whole [row][site] array of `rows` rows (every rank's slab of them, from backend array
+// src as in pack_slab) on the host: on every rank, or with `root_only` on rank 0 alone (an
+// empty array elsewhere).
+template <class Sys, class Real>
+std::vector<Real> gather_slab(const SlabLayout& lay, const Real* src, long rows, long stride,
+                              typename Sys::template vector<Real>& stage, bool root_only) {
+  pack_slab<Sys>(lay, src, rows, stride, stage);
+  const long all = lay.first.back() + lay.owned.back();  // sites of the whole lattice
+  std::vector<Real> whole(!root_only || lay.comm->rank() == 0 ? rows * all : 0);
+  with_host<Sys, Real>(stage, rows * lay.sites, false, [&](Real* h) {
+    gather_columns(*lay.comm, h, rows, lay.first, lay.owned, all, whole.data(), root_only);
+  });
+  return whole;
 }
 
 }  // namespace synfield

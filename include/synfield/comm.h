@@ -34,6 +34,9 @@ class Comm {
   [[noreturn]] virtual void abort(int code) const = 0;
 };
 
+// The largest `v` over the ranks of `comm`, or `v` itself without one.
+inline int max_over(const Comm* comm, int v) { return comm ? comm->max(v) : v; }
+
 // The rows [begin, begin + count) of axis 0 that rank r of R owns: n0 rows split as evenly
 // as they go, the first n0 mod R ranks one row more.
 struct Slab {
