@@ -215,9 +215,7 @@ class Engine final : public Solver {
   void set_initial_state() override {
     std::vector<double> w, pi;
     initial_state(p_, w, pi, lay_.slab.begin * lay_.plane, lay_.sites);
-    upload(w, w_, lay_.sites, 0);
-    upload(pi, pi_, lay_.sites, 0);
-    D_ = D_sites_ = 0.0;
+    set_state(w, pi, Gather::slab);
   }
 
   void set_clock(std::int64_t step, double time, double dissipated) override {
