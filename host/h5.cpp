@@ -6,9 +6,12 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <numeric>
+#include <string>
+#include <thread>
 
 namespace synfield::h5 {
 namespace {
@@ -162,11 +165,18 @@ File File::open_write(const std::string& path, bool recover) {
     hbool_t yes = 1;
     if (H5Pexist(fapl.get(), clear) > 0) H5Pset(fapl.get(), clear, &yes);
   }
-  const hid_t id = H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl.get());
-  if (id < 0) {
-    const std::string reason = hdf5_reason();
-    throw Error("cannot open " + path + " for writing" + (reason.empty() ? "" : " (" + reason + ")"));
+  // A reader (synfield info, h5py) holds the file's lock while it reads: wait for it, up to
+  // 10 s, rather than fail a run's closing write because someone looked at the file.
+  hid_t id = -1;
+  std::string reason;
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    id = H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl.get());
+    if (id >= 0) break;
+    reason = hdf5_reason();
+    if (reason.find("unable to lock file") == std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
+  if (id < 0) throw Error("cannot open " + path + " for writing" + (reason.empty() ? "" : " (" + reason + ")"));
   f.h_ = Handle(id, H5Fclose);
   return f;
 }
