@@ -71,7 +71,56 @@ Handle access_props(hsize_t row_bytes, bool filtered) {
   return p;
 }
 
+// File access: through MPI-IO over `ranks` when given.
+Handle file_access(const std::string& path, const Comm* ranks) {
+  Handle fapl(check(H5Pcreate(H5P_FILE_ACCESS), "H5Pcreate"), H5Pclose);
+  if (!ranks) return fapl;
+#ifdef H5_HAVE_PARALLEL
+  if (!ranks->mpi_comm()) throw Error(path + ": MPI-IO needs MPI ranks");
+  check(H5Pset_fapl_mpio(fapl.get(), *static_cast<const MPI_Comm*>(ranks->mpi_comm()), MPI_INFO_NULL),
+        path + ": cannot set up MPI-IO");
+  return fapl;
+#else
+  throw Error(path + ": this HDF5 is not parallel HDF5 (no MPI-IO)");
+#endif
+}
+
+// Why `path` cannot be created, or "": HDF5 only says "unable to open file", so a plain
+// open() finds the reason (missing folder, permission, a folder in the way).
+std::string cannot_create(const std::string& path) {
+  namespace fs = std::filesystem;
+  if (path.empty()) return "cannot create a file with an empty name";
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) return "cannot create " + path + ": it is a folder";
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0666);
+  if (fd >= 0) {
+    ::close(fd);
+    return "";
+  }
+  const int err = errno;
+  const fs::path dir = fs::path(path).parent_path();
+  if (err == ENOENT && !dir.empty() && !fs::is_directory(dir, ec))
+    return "cannot create " + path + ": folder " + dir.string() + " does not exist";
+  return "cannot create " + path + ": " + std::strerror(err);
+}
+
 }  // namespace
+
+bool parallel_io() {
+#ifdef H5_HAVE_PARALLEL
+  return true;
+#else
+  return false;
+#endif
+}
+
+bool thread_safe() {
+#ifdef H5_HAVE_THREADSAFE
+  return true;
+#else
+  return false;
+#endif
+}
 
 void quiet_this_thread() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
 
@@ -110,25 +159,15 @@ hid_t native_type<float>() { return H5T_NATIVE_FLOAT; }
 template <>
 hid_t native_type<std::int64_t>() { return H5T_NATIVE_INT64; }
 
-File File::create(const std::string& path, bool swmr_ready) {
-  namespace fs = std::filesystem;
+File File::create(const std::string& path, bool swmr_ready, const Comm* ranks) {
   File f;
   f.path_ = path;
-  // HDF5 only says "unable to open file"; find the reason (missing folder, permission,
-  // a folder in the way) with a plain open() first.
-  if (path.empty()) throw Error("cannot create a file with an empty name");
-  std::error_code ec;
-  if (fs::is_directory(path, ec)) throw Error("cannot create " + path + ": it is a folder");
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0666);
-  if (fd < 0) {
-    const int err = errno;
-    const fs::path dir = fs::path(path).parent_path();
-    if (err == ENOENT && !dir.empty() && !fs::is_directory(dir, ec))
-      throw Error("cannot create " + path + ": folder " + dir.string() + " does not exist");
-    throw Error("cannot create " + path + ": " + std::strerror(err));
-  }
-  ::close(fd);
-  Handle fapl(check(H5Pcreate(H5P_FILE_ACCESS), "H5Pcreate"), H5Pclose);
+  f.ranks_ = ranks;
+  // one rank tries the path, and all of them stop if it cannot be created
+  std::string why = !ranks || ranks->rank() == 0 ? cannot_create(path) : "";
+  if (ranks && ranks->max(!why.empty()) && why.empty()) why = "cannot create " + path + " (see rank 0)";
+  if (!why.empty()) throw Error(why);
+  Handle fapl = file_access(path, ranks);
   H5Pset_libver_bounds(fapl.get(), swmr_ready ? H5F_LIBVER_LATEST : H5F_LIBVER_V18, H5F_LIBVER_LATEST);
   f.h_ = Handle(check(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), "cannot create " + path),
                 H5Fclose);
@@ -152,13 +191,14 @@ File File::open_read(const std::string& path) {
   return f;
 }
 
-File File::open_write(const std::string& path, bool recover) {
+File File::open_write(const std::string& path, bool recover, const Comm* ranks) {
   File f;
   f.path_ = path;
+  f.ranks_ = ranks;
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) throw Error(path + ": no such file");
   if (H5Fis_hdf5(path.c_str()) <= 0) throw Error(path + ": not an HDF5 file (truncated or corrupt?)");
-  Handle fapl(check(H5Pcreate(H5P_FILE_ACCESS), "H5Pcreate"), H5Pclose);
+  Handle fapl = file_access(path, ranks);
   if (recover) {
     // HDF5's own h5clear sets this file-access property; it exists in 1.10 and later
     const char* clear = "clear_status_flags";
@@ -166,10 +206,11 @@ File File::open_write(const std::string& path, bool recover) {
     if (H5Pexist(fapl.get(), clear) > 0) H5Pset(fapl.get(), clear, &yes);
   }
   // A reader (synfield info, h5py) holds the file's lock while it reads: wait for it, up to
-  // 10 s, rather than fail a run's closing write because someone looked at the file.
+  // 10 s, rather than fail a run's closing write because someone looked at the file. (MPI-IO
+  // takes no lock, and ranks that retried apart would fall out of step.)
   hid_t id = -1;
   std::string reason;
-  for (int attempt = 0; attempt < 200; ++attempt) {
+  for (int attempt = 0; attempt < (ranks ? 1 : 200); ++attempt) {
     id = H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl.get());
     if (id >= 0) break;
     reason = hdf5_reason();
@@ -276,7 +317,7 @@ std::vector<double> File::read(const std::string& dataset, std::vector<hsize_t>*
 }
 
 Series::Series(File& f, const std::string& path, hid_t type, const std::vector<hsize_t>& inner, int deflate)
-    : name_(f.path() + ":" + path), inner_(inner) {
+    : name_(f.path() + ":" + path), ranks_(f.ranks()), inner_(inner) {
   if (deflate < 0 || deflate > 9) throw Error(name_ + ": deflate level " + std::to_string(deflate) + " not in 0..9");
   std::vector<hsize_t> dims{0}, maxdims{H5S_UNLIMITED}, chunk{1};
   hsize_t row = 1;
@@ -317,6 +358,7 @@ Series::Series(File& f, const std::string& path, hid_t type, const std::vector<h
 Series Series::open(File& f, const std::string& path) {
   Series s;
   s.name_ = f.path() + ":" + path;
+  s.ranks_ = f.ranks();
   s.ds_ = Handle(check(H5Dopen2(f.id(), path.c_str(), H5P_DEFAULT), s.name_ + ": cannot open dataset"), H5Dclose);
   {
     // as a new series: large uncompressed rows bypass the chunk cache
@@ -344,6 +386,7 @@ Series Series::open(File& f, const std::string& path) {
 }
 
 void Series::flush() {
+  if (ranks_) return;  // File::flush, collectively
   if (H5Dflush(ds_.get()) < 0) throw Error(name_ + ": flush failed (disk full?)");
 }
 
@@ -354,19 +397,38 @@ void Series::resize(hsize_t rows) {
   rows_ = rows;
 }
 
-void Series::append_raw(const void* row, hid_t memtype) {
-  std::vector<hsize_t> dims{rows_ + 1}, start{rows_}, count{1};
+void Series::append_raw(const void* data, hid_t memtype, int axis, hsize_t first, hsize_t count) {
+  if (axis >= 0 && !ranks_) throw Error(name_ + ": a part of a row is written only to a collective file");
+  if (axis >= static_cast<int>(inner_.size())) throw Error(name_ + ": no inner axis " + std::to_string(axis));
+  std::vector<hsize_t> dims{rows_ + 1}, start{rows_}, extent{1};
   for (hsize_t n : inner_) {
     dims.push_back(n);
     start.push_back(0);
-    count.push_back(n);
+    extent.push_back(n);
   }
+  if (axis >= 0) {
+    start[axis + 1] = first;
+    extent[axis + 1] = count;
+  }
+  // this rank's share of the row: all of it, its part, or (a collective file's row that
+  // rank 0 writes, or an empty part) nothing
+  const bool none = axis >= 0 ? count == 0 : ranks_ && ranks_->rank() != 0;
+  if (none) extent[axis >= 0 ? axis + 1 : 0] = 1;  // a valid shape for the empty selection
   if (H5Dset_extent(ds_.get(), dims.data()) < 0) throw Error(name_ + ": cannot extend dataset");
   Handle fspace(check(H5Dget_space(ds_.get()), "H5Dget_space"), H5Sclose);
-  H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr);
-  Handle mspace(check(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr), "H5Screate"),
+  Handle mspace(check(H5Screate_simple(static_cast<int>(extent.size()), extent.data(), nullptr), "H5Screate"),
                 H5Sclose);
-  if (H5Dwrite(ds_.get(), memtype, mspace.get(), fspace.get(), H5P_DEFAULT, row) < 0)
+  if (none) {
+    H5Sselect_none(fspace.get());
+    H5Sselect_none(mspace.get());
+  } else {
+    H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, start.data(), nullptr, extent.data(), nullptr);
+  }
+  Handle dxpl(check(H5Pcreate(H5P_DATASET_XFER), "H5Pcreate"), H5Pclose);
+#ifdef H5_HAVE_PARALLEL
+  if (ranks_) H5Pset_dxpl_mpio(dxpl.get(), H5FD_MPIO_COLLECTIVE);  // compressed datasets need it
+#endif
+  if (H5Dwrite(ds_.get(), memtype, mspace.get(), fspace.get(), dxpl.get(), data) < 0)
     throw Error(name_ + ": write failed (disk full?)");
   ++rows_;
 }

@@ -1,10 +1,15 @@
 // A thin RAII layer over the HDF5 C API: files, attributes, fixed arrays and datasets that
 // grow along their first axis. Every failure throws h5::Error naming the file and object.
-// HDF5 (built thread-safe) serialises its calls; the error-stack printing is switched off
-// per thread, so a thread that calls HDF5 first calls h5::quiet_this_thread().
+// With parallel HDF5 a file can also be opened by all the ranks of a Comm together (MPI-IO):
+// every call on it is then collective (every rank makes it, with the same arguments).
+// A thread-safe HDF5 (Debian's serial build) serialises its calls, and its error-stack
+// printing is switched off per thread, so a thread that calls HDF5 first calls
+// h5::quiet_this_thread(); parallel HDF5 is not thread-safe (thread_safe()).
 #pragma once
 
 #include <hdf5.h>
+
+#include <synfield/comm.h>
 
 #include <cstdint>
 #include <stdexcept>
@@ -44,19 +49,29 @@ hid_t native_type();
 void quiet_this_thread();
 // The innermost message of HDF5's current error stack ("unable to lock file, …"), or "".
 std::string hdf5_reason();
+// Whether this HDF5 is parallel HDF5, so that File can open a file for a Comm's ranks.
+bool parallel_io();
+// Whether this HDF5 may be called from several threads (it serialises its calls). Debian's
+// serial HDF5 is; parallel HDF5 is not, and must then be called from one thread at a time.
+bool thread_safe();
 
 class File {
  public:
   // Truncates. `swmr_ready`: the newest file format (libver latest), which SWMR writing
-  // (start_swmr_write) needs; otherwise a format HDF5 1.8 readers can open.
-  static File create(const std::string& path, bool swmr_ready = false);
+  // (start_swmr_write) needs; otherwise a format HDF5 1.8 readers can open. `ranks`: every
+  // rank of `ranks` creates it together (MPI-IO; parallel_io() must hold), and the file is
+  // collective (see Series for its rows).
+  static File create(const std::string& path, bool swmr_ready = false, const Comm* ranks = nullptr);
   // Read-only. A file that a SWMR writer holds is opened with SWMR read access (the data
   // as of the writer's last flush), so a run can be inspected while it writes.
   static File open_read(const std::string& path);
   // Read-write, not SWMR. `recover`: clear the "open for writing" marks that a writer
   // which died (or a SWMR writer) left in the superblock, as h5clear -s does.
-  static File open_write(const std::string& path, bool recover = false);
+  // `ranks`: opened by every rank of `ranks` together, as create.
+  static File open_write(const std::string& path, bool recover = false, const Comm* ranks = nullptr);
   const std::string& path() const { return path_; }
+  // The ranks of a collective file, or null.
+  const Comm* ranks() const { return ranks_; }
   hid_t id() const { return h_.get(); }
   bool swmr_read() const { return swmr_read_; }
   void flush();
@@ -82,6 +97,7 @@ class File {
   std::string path_;
   Handle h_;
   bool swmr_read_ = false;
+  const Comm* ranks_ = nullptr;
 };
 
 // A chunked dataset of shape [S, *inner] that grows by appending rows along S (maximum
@@ -90,6 +106,10 @@ class File {
 // compressed series of rows of 4 KiB or more has one row a chunk (appending never
 // recompresses earlier rows). Uncompressed rows of 64 KiB or more bypass HDF5's chunk
 // cache: they go from the caller's buffer to the file without an extra copy.
+// In a collective file (File::ranks) every rank appends every row: append writes rank 0's
+// row (the others' is not read), append_part each rank's part of it; the writes are
+// collective MPI-IO (which compressed datasets need), and flush() does nothing (File::flush
+// writes the cached rows of every dataset).
 class Series {
  public:
   Series() = default;
@@ -98,7 +118,14 @@ class Series {
   // The existing dataset `path` of `f` (to append to it again).
   static Series open(File& f, const std::string& path);
   template <class T>
-  void append(const T* row) { append_raw(row, native_type<T>()); }
+  void append(const T* row) { append_raw(row, native_type<T>(), -1, 0, 0); }
+  // Appends a row of which this rank holds the entries [first, first + count) of its inner
+  // axis `axis` (0: the series' second axis), all of the other axes, in C order; the ranks'
+  // parts tile the row. Only in a collective file.
+  template <class T>
+  void append_part(const T* part, int axis, hsize_t first, hsize_t count) {
+    append_raw(part, native_type<T>(), axis, first, count);
+  }
   hsize_t rows() const { return rows_; }
   // Writes its cached rows and metadata to the file (what SWMR readers see): H5Dflush.
   void flush();
@@ -108,9 +135,11 @@ class Series {
   const std::vector<hsize_t>& inner() const { return inner_; }
 
  private:
-  void append_raw(const void* row, hid_t memtype);
+  // axis −1: the whole row (rank 0's in a collective file)
+  void append_raw(const void* data, hid_t memtype, int axis, hsize_t first, hsize_t count);
   std::string name_;
   Handle ds_;
+  const Comm* ranks_ = nullptr;
   std::vector<hsize_t> inner_;
   hsize_t rows_ = 0;
 };

@@ -35,6 +35,7 @@ class MpiComm final : public Comm {
   int size() const override { return size_; }
   int local_rank() const override { return local_; }
   int local_size() const override { return local_size_; }
+  const void* mpi_comm() const override { return &world_; }
 
   void sum(double* v, long n) const override { sum_as(v, n, MPI_DOUBLE); }
   void sum(float* v, long n) const override { sum_as(v, n, MPI_FLOAT); }
@@ -90,6 +91,7 @@ class MpiComm final : public Comm {
       MPI_Allreduce(MPI_IN_PLACE, v + at, static_cast<int>(std::min(piece, n - at)), type, MPI_SUM, MPI_COMM_WORLD);
   }
   int rank_ = 0, size_ = 1, local_ = 0, local_size_ = 1;
+  MPI_Comm world_ = MPI_COMM_WORLD;
 };
 
 }  // namespace

@@ -32,6 +32,9 @@ class Comm {
   virtual void gather(const void* send, void* recv, const std::vector<long>& bytes_of) const = 0;
   // Ends every rank's process with `code` (an error one rank cannot share with the others).
   [[noreturn]] virtual void abort(int code) const = 0;
+  // The ranks' MPI communicator (an MPI_Comm*), for a library that takes one (parallel HDF5,
+  // host/h5.h); null when the ranks are not MPI processes (tests/common/thread_comm.h).
+  virtual const void* mpi_comm() const { return nullptr; }
 };
 
 // The largest `v` over the ranks of `comm`, or `v` itself without one.
