@@ -794,6 +794,7 @@ void read_output(Section s, Output& o) {
   o.checkpoint = s.string("checkpoint", stem + ".ckpt.h5");
   if (o.checkpoint.empty()) s.fail("checkpoint", "must not be empty");
   if (o.checkpoint == o.file) s.fail("checkpoint", "must differ from [output].file");
+  o.mpi_io = s.boolean("mpi_io", true);
   s.finish();
 }
 

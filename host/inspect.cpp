@@ -360,7 +360,7 @@ std::string info_text(const std::string& path, bool& racy) {
 
   print_key(out, "file", path + (ec ? "" : "  (" + bytes_text(size) + ")"));
   print_key(out, "opened", mode_text(f.mode));
-  const std::vector<std::string> known{"format", "version", "kind", "backend", "ranks", "precision", "status"};
+  const std::vector<std::string> known{"format", "version", "kind", "backend", "ranks", "io", "precision", "status"};
   for (const auto& k : known) {
     const std::string v = attr_text(f.id(), k);
     if (v.empty() && k != "status") continue;

@@ -18,6 +18,7 @@
 #include <synfield/solver.h>
 
 #include "cli.h"
+#include "h5.h"
 #include "inspect.h"
 #include "mpi_world.h"
 #include "run.h"
@@ -240,6 +241,9 @@ void print_version() {
     else
       std::printf("  cuda: compiled in, no usable device here\n");
   }
+  std::printf("HDF5: %s\n", synfield::h5::parallel_io()
+                                 ? "parallel (a run split over MPI ranks writes its file through MPI-IO)"
+                                 : "serial (rank 0 writes the file of a run split over MPI ranks)");
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <exception>
 #include <filesystem>
 #include <functional>
 #include <mutex>
@@ -38,8 +39,10 @@ struct RunWriter::Impl {
   std::string path;
   h5::File file;
   bool finished = false, resumed = false;
+  const Comm* mpi_io = nullptr;  // every rank writes its slab (output.h)
+  Slab slab;                     // with mpi_io: this rank's rows of axis 0
   std::vector<std::string> fields;
-  std::size_t block = 0;  // B·N values per field
+  std::size_t block = 0;  // B·N values per field (N: this rank's sites with mpi_io)
   std::size_t bias_values = 0, test_pred_values = 0;
   h5::Series obs_step, obs_time, kinetic, potential, energy, dissipated;
   std::vector<h5::Series> mean, rms;
@@ -48,6 +51,7 @@ struct RunWriter::Impl {
   std::unique_ptr<h5::Series> loss, test_loss, test_pred, snap_b, snap_vb;
   XdmfSnapshots xdmf;  // all but h5_file and times, filled by setup()
   std::unique_ptr<WriterThread> writer;
+  std::exception_ptr error;  // without a writer thread: the first failed write, rethrown from then on
   // Buffers of written snapshots, kept for reuse() (at most kPooled of each precision).
   std::mutex pool_m;
   std::vector<std::vector<float>> pool_f;
@@ -72,6 +76,8 @@ struct RunWriter::Impl {
   // Leaves SWMR mode: closes, reopens read-write, sets `status`, writes the XDMF file.
   void store_status(const std::string& status, const std::string& h5_location);
   void post(std::function<void()> task, bool heavy);
+  // The rank that does what one process does alone (file names, status, XDMF).
+  bool lead() const { return !mpi_io || mpi_io->rank() == 0; }
   // Flushes each dataset of a group (an error names the dataset), its step column (the
   // first) last, then the file: a SWMR reader that takes the step column's row count first
   // finds at least that many rows in every other column of the group.
@@ -86,6 +92,10 @@ void RunWriter::Impl::setup(const Problem& p, bool create) {
   const Lattice& lat = p.lattice;
   fields = lat.fields;
   block = static_cast<std::size_t>(lat.sites()) * lat.replicas;
+  if (mpi_io) {
+    slab = slab_of(lat.shape[0], mpi_io->size(), mpi_io->rank());
+    block = block / lat.shape[0] * slab.count;
+  }
   auto series = [&](const std::string& name, hid_t type, const std::vector<hsize_t>& inner, int deflate = 0) {
     if (create) return h5::Series(file, name, type, inner, deflate);
     if (!file.exists(name)) throw h5::Error(file.path() + ": no dataset " + name + " (not this run's file?)");
@@ -158,16 +168,30 @@ std::vector<h5::Series*> RunWriter::Impl::snapshot_series() {
   return out;
 }
 
-// SWMR from here on: only rows are appended, on the writer thread.
+// SWMR from here on: only rows are appended, on the writer thread. With MPI-IO, on the
+// caller's thread, collectively; with an HDF5 that is not thread-safe (parallel HDF5), on
+// the caller's thread too.
 void RunWriter::Impl::start_writing() {
   file.flush();
+  if (mpi_io) return;
   file.start_swmr_write();
-  writer = std::make_unique<WriterThread>(kSnapshotsInFlight, kTasksQueued, [] { h5::quiet_this_thread(); });
+  if (h5::thread_safe())
+    writer = std::make_unique<WriterThread>(kSnapshotsInFlight, kTasksQueued, [] { h5::quiet_this_thread(); });
 }
 
 void RunWriter::Impl::post(std::function<void()> task, bool heavy) {
-  if (finished || !writer) throw h5::Error(file.path() + ": the output file is already closed");
-  writer->post(std::move(task), heavy);
+  if (finished) throw h5::Error(file.path() + ": the output file is already closed");
+  if (writer) {
+    writer->post(std::move(task), heavy);
+    return;
+  }
+  if (error) std::rethrow_exception(error);  // as the writer thread's error stays
+  try {
+    task();
+  } catch (...) {
+    error = std::current_exception();
+    throw;
+  }
 }
 
 // Datasets first: HDF5 keeps a file open while any of its objects is.
@@ -186,6 +210,7 @@ void RunWriter::Impl::close() noexcept {
 void RunWriter::Impl::store_status(const std::string& status, const std::string& h5_location) {
   const std::string partial = file.path();
   close();
+  if (!lead()) return;
   h5::File f = h5::File::open_write(partial);
   f.set_attr("status", status);
   f.flush();
@@ -200,41 +225,44 @@ void RunWriter::Impl::store_status(const std::string& status, const std::string&
   }
 }
 
-RunWriter::RunWriter(const std::string& path, const Problem& p, Backend backend, int ranks)
+RunWriter::RunWriter(const std::string& path, const Problem& p, Backend backend, int ranks, const Comm* mpi_io)
     : impl_(std::make_unique<Impl>()) {
   Impl& m = *impl_;
   m.path = path;
-  m.file = h5::File::create(partial_path_for(path), /*swmr_ready=*/true);
+  m.mpi_io = mpi_io;
+  m.file = h5::File::create(partial_path_for(path), /*swmr_ready=*/true, mpi_io);
   try {
     m.file.set_attr("format", std::string("synfield-1"));
     m.file.set_attr("version", std::string(SYNFIELD_VERSION));
     m.file.set_attr("config", p.config_text);
     m.file.set_attr("backend", std::string(backend_name(backend)));
     m.file.set_attr("ranks", static_cast<std::int64_t>(ranks));
+    m.file.set_attr("io", std::string(mpi_io ? "mpi-io" : "swmr"));
     m.file.set_attr("precision", std::string(to_string(p.dynamics.precision)));
     m.file.set_attr("status", std::string("running"));
     m.setup(p, true);
     m.start_writing();
   } catch (...) {
     m.close();
-    std::remove(m.file.path().c_str());
+    if (m.lead()) std::remove(m.file.path().c_str());
     throw;
   }
 }
 
 RunWriter RunWriter::resume(const std::string& path, const Problem& p, Backend backend, std::int64_t step,
-                            int ranks) {
+                            int ranks, const Comm* mpi_io) {
   RunWriter w;
   w.impl_ = std::make_unique<Impl>();
   Impl& m = *w.impl_;
   m.path = path;
   m.resumed = true;
+  m.mpi_io = mpi_io;
   const std::string partial = partial_path_for(path);
   std::error_code ec;
   if (!std::filesystem::exists(partial, ec))
     throw h5::Error(partial + ": no such file (nothing to resume: the interrupted run's output is missing)");
   // a writer that was killed leaves the superblock marked "open for SWMR writing"
-  m.file = h5::File::open_write(partial, /*recover=*/true);
+  m.file = h5::File::open_write(partial, /*recover=*/true, mpi_io);
   try {
     std::string format;
     try {
@@ -267,6 +295,7 @@ RunWriter RunWriter::resume(const std::string& path, const Problem& p, Backend b
     keep_rows(m.snapshot_series(), "/snapshots/step");
     m.file.set_attr("backend", std::string(backend_name(backend)));
     m.file.set_attr("ranks", static_cast<std::int64_t>(ranks));
+    m.file.set_attr("io", std::string(mpi_io ? "mpi-io" : "swmr"));
     m.file.set_attr("status", std::string("running"));
     m.start_writing();
   } catch (...) {
@@ -279,8 +308,21 @@ RunWriter RunWriter::resume(const std::string& path, const Problem& p, Backend b
 
 RunWriter::~RunWriter() {
   if (!impl_ || impl_->finished) return;
-  impl_->close();
-  if (!impl_->resumed) std::remove(impl_->file.path().c_str());
+  if (impl_->mpi_io) {
+    // closing is collective, and the other ranks are elsewhere (an error of this rank alone
+    // unwinds here, and MPI_Abort follows): leave the file as its last flush did
+    (void)impl_.release();
+    return;
+  }
+  close_unstarted();
+}
+
+void RunWriter::close_unstarted() noexcept {
+  if (!impl_ || impl_->finished) return;
+  Impl& m = *impl_;
+  m.finished = true;
+  m.close();
+  if (!m.resumed && m.lead()) std::remove(m.file.path().c_str());
 }
 
 RunWriter::RunWriter(RunWriter&&) noexcept = default;
@@ -343,8 +385,14 @@ void RunWriter::snapshot(std::int64_t step, double time, std::vector<Real> w, st
         m->snap_step.append(&step);
         m->snap_time.append(&time);
         for (std::size_t f = 0; f < m->fields.size(); ++f) {
-          m->snap_w[f].append(w.data() + f * m->block);
-          m->snap_v[f].append(v.data() + f * m->block);
+          if (m->mpi_io) {  // this rank's rows of axis 0, the series' inner axis 1 ([B, n0, …])
+            const auto first = static_cast<hsize_t>(m->slab.begin), count = static_cast<hsize_t>(m->slab.count);
+            m->snap_w[f].append_part(w.data() + f * m->block, 1, first, count);
+            m->snap_v[f].append_part(v.data() + f * m->block, 1, first, count);
+          } else {
+            m->snap_w[f].append(w.data() + f * m->block);
+            m->snap_v[f].append(v.data() + f * m->block);
+          }
         }
         if (m->snap_b) {
           m->snap_b->append(b.data());
@@ -377,8 +425,9 @@ template void RunWriter::snapshot<double>(std::int64_t, double, std::vector<doub
 
 void RunWriter::flush() {
   Impl& m = *impl_;
-  if (m.finished || !m.writer) throw h5::Error(m.file.path() + ": the output file is already closed");
-  m.writer->drain();
+  if (m.finished) throw h5::Error(m.file.path() + ": the output file is already closed");
+  if (m.writer) m.writer->drain();  // without one, every write is done and flushed when its call returns
+  else if (m.error) std::rethrow_exception(m.error);
 }
 
 void RunWriter::finish(const std::string& status) {
@@ -387,7 +436,8 @@ void RunWriter::finish(const std::string& status) {
   m.finished = true;
   const std::string partial = m.file.path();
   try {
-    m.writer->stop();
+    if (m.writer) m.writer->stop();
+    else if (m.error) std::rethrow_exception(m.error);
   } catch (const std::exception& e) {
     // the queue's error: record it in the file, which stays at PATH.partial
     try {
@@ -398,7 +448,7 @@ void RunWriter::finish(const std::string& status) {
   }
   const bool complete = status == "complete";
   m.store_status(status, complete ? m.path : partial);
-  if (!complete) return;
+  if (!complete || !m.lead()) return;
   std::error_code ec;
   std::filesystem::rename(partial, m.path, ec);
   if (ec) {

@@ -25,10 +25,23 @@
 // caller blocks for the third — so memory stays bounded), and the write of snapshot k
 // overlaps the solver's steps after it. The device-to-host copy (Solver::get_state) stays
 // on the caller's thread. An error on the writer thread is rethrown, as h5::Error naming the
-// file and dataset, by the next observe/snapshot/flush/finish.
+// file and dataset, by the next observe/snapshot/flush/finish. An HDF5 that is not
+// thread-safe (parallel HDF5, h5::thread_safe()) gets no writer thread: every write is done
+// on the caller's thread before the call returns.
 //
 // finish() also writes an XDMF side file for 2-D and 3-D lattices (host/xdmf.h): PATH with
 // .xmf in place of .h5, referring to PATH when complete and to PATH.partial otherwise.
+//
+// A run split over MPI ranks writes its one file in one of two ways (root attribute `io`):
+//   "swmr"    rank 0 alone has a RunWriter, and passes it the state gathered from the ranks;
+//   "mpi-io"  (parallel HDF5) every rank has one, on the file opened by all of them through
+//             MPI-IO, and passes its own slab of the state; each rank writes its rows of
+//             axis 0 of every snapshot and rank 0 the rest, collectively, on the caller's
+//             thread (no writer thread, no SWMR: the file is readable once the run ends).
+//             Every call is collective: every rank makes it, with the same arguments (the
+//             observables are sums over the ranks already). A writer dropped without
+//             finish()/fail() (an error of one rank: MPI_Abort follows) leaves the file as
+//             its last flush did, as a run killed would.
 #pragma once
 
 #include <memory>
@@ -47,13 +60,15 @@ class RunWriter {
  public:
   // Creates PATH.partial (h5::Error naming the path and the reason when it cannot), all its
   // datasets, and starts SWMR writing and the writer thread. `ranks`: the MPI ranks the
-  // lattice is split over (root attribute `ranks`).
-  RunWriter(const std::string& path, const Problem& p, Backend backend, int ranks = 1);
+  // lattice is split over (root attribute `ranks`). `mpi_io`: those ranks, every one of them
+  // writing its slab through MPI-IO (above; h5::parallel_io() must hold).
+  RunWriter(const std::string& path, const Problem& p, Backend backend, int ranks = 1, const Comm* mpi_io = nullptr);
   // Reopens PATH.partial of an interrupted run to continue it after a checkpoint at `step`:
   // drops every observation and snapshot row whose step is > step, sets status "running"
   // and appends again (SWMR). h5::Error naming the file when it is missing, not a synfield
   // file, its datasets do not match p, or its stored config differs from p.config_text.
-  static RunWriter resume(const std::string& path, const Problem& p, Backend backend, std::int64_t step, int ranks = 1);
+  static RunWriter resume(const std::string& path, const Problem& p, Backend backend, std::int64_t step, int ranks = 1,
+                          const Comm* mpi_io = nullptr);
   // Removes PATH.partial when neither finish() nor fail() was called on a new file (the run
   // never started); a resumed file is only closed (the interrupted run's rows stay).
   ~RunWriter();
@@ -64,9 +79,10 @@ class RunWriter {
 
   // Queues one row of every observable (written and flushed on the writer thread).
   void observe(const Observables& o);
-  // w and v in the run's precision, [field][replica][site] (F·B·N values each); a model's
-  // biases b and velocities vb are [replica][output] (empty without biases). Moved in and
-  // queued; blocks while 2 snapshots are in flight.
+  // w and v in the run's precision, [field][replica][site] (F·B·N values each; with mpi_io
+  // the sites of this rank's slab, Solver::Gather::slab); a model's biases b and velocities
+  // vb are [replica][output] (empty without biases). Moved in and queued; blocks while 2
+  // snapshots are in flight.
   template <class Real>
   void snapshot(std::int64_t step, double time, std::vector<Real> w, std::vector<Real> v,
                 std::vector<double> b = {}, std::vector<double> vb = {});
@@ -85,6 +101,10 @@ class RunWriter {
   void finish(const std::string& status);
   // finish("failed: <reason>") that never throws; the file stays at partial_path().
   void fail(const std::string& reason) noexcept;
+  // Closes a writer whose run never started, as the destructor does in one process: a new
+  // file is removed, a resumed one kept as it was. Collective with mpi_io (where the
+  // destructor cannot close).
+  void close_unstarted() noexcept;
   const std::string& path() const;
   const std::string& partial_path() const;
   // The XDMF side file finish() writes ("" for a 1-D lattice).

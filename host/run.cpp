@@ -9,6 +9,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <exception>
 #include <filesystem>
 #include <optional>
 #include <sstream>
@@ -83,11 +84,13 @@ struct HostState {
 
 // `out`, when given, lends the buffers of snapshots it has written (RunWriter::reuse), so
 // the copy fills memory already mapped rather than faulting in fresh pages.
+// `to`: split over ranks, rank 0 gets the whole state (a checkpoint; a snapshot rank 0
+// writes alone) or each rank its slab (a snapshot written through MPI-IO).
 template <class Real>
-HostState<Real> download(Solver& s, RunWriter* out = nullptr) {
+HostState<Real> download(Solver& s, Solver::Gather to, RunWriter* out) {
   HostState<Real> h;
   if (out) out->reuse(h.w, h.v);
-  s.get_state(h.w, h.v, Solver::Gather::root);  // split over ranks: rank 0 writes
+  s.get_state(h.w, h.v, to);
   s.get_bias(h.b, h.vb);
   return h;
 }
@@ -317,28 +320,47 @@ RunSummary run(const Problem& p, const RunOptions& opt) {
   // The output first: a bad path fails at once, before any set-up. It is written as
   // OUTPUT.partial and becomes OUTPUT only when complete (output.h); if the solver
   // cannot be built, the writer removes the partial file again (a resumed one stays).
-  const bool lead = !opt.comm || opt.comm->rank() == 0;  // the rank that writes
+  // Split over ranks, every rank writes its slab through MPI-IO (parallel HDF5), or rank 0
+  // alone writes what it gathers (output.h).
+  const bool lead = !opt.comm || opt.comm->rank() == 0;
+  const Comm* mpi_io = opt.comm && opt.comm->size() > 1 && p.output.mpi_io && h5::parallel_io() &&
+                               opt.comm->mpi_comm()
+                           ? opt.comm
+                           : nullptr;
   std::optional<RunWriter> out;
   try {
     const int ranks = opt.comm ? opt.comm->size() : 1;
-    if (lead && resume)
-      out.emplace(RunWriter::resume(sum.output, p, opt.backend, resume->step, ranks));
-    else if (lead)
-      out.emplace(sum.output, p, opt.backend, ranks);
+    if ((lead || mpi_io) && resume)
+      out.emplace(RunWriter::resume(sum.output, p, opt.backend, resume->step, ranks, mpi_io));
+    else if (lead || mpi_io)
+      out.emplace(sum.output, p, opt.backend, ranks, mpi_io);
   } catch (const h5::Error& e) {
     throw std::runtime_error("output file " + sum.output + ": " + e.what());
   }
-  {  // a checkpoint that could never be written fails now, not after hours of steps
-     // (the output's own errors first; a new partial output is removed again)
+  // The set-up. Its errors (a path, a lattice too small for the ranks, the data) are alike
+  // on every rank; with MPI-IO the ranks then close the new file together (a writer of one
+  // rank cannot), and without it the writer's destructor does.
+  std::unique_ptr<Solver> solver;
+  std::exception_ptr failed;
+  try {
+    // a checkpoint that could never be written fails now, not after hours of steps (the
+    // output's own errors first; a new partial output is removed again)
     const fs::path dir = fs::path(sum.checkpoint).parent_path();
     std::error_code ec;
     if (!dir.empty() && !fs::is_directory(dir, ec))
       throw std::runtime_error("checkpoint file " + sum.checkpoint + ": folder " + dir.string() + " does not exist");
     if (fs::is_directory(sum.checkpoint, ec))
       throw std::runtime_error("checkpoint file " + sum.checkpoint + ": it is a folder");
+    solver = make_solver(p, opt.backend, opt.comm);
+    if (resume) restore(*solver, p, *resume, sum.checkpoint);
+  } catch (...) {
+    failed = std::current_exception();
   }
-  auto solver = make_solver(p, opt.backend, opt.comm);
-  if (resume) restore(*solver, p, *resume, sum.checkpoint);
+  if (mpi_io ? max_over(mpi_io, failed != nullptr) : failed != nullptr) {
+    if (mpi_io) out->close_unstarted();
+    if (failed) std::rethrow_exception(failed);
+    throw std::runtime_error("the run's set-up failed on another MPI rank (see its message)");
+  }
   const Dynamics& dyn = p.dynamics;
   const bool fp32 = dyn.precision == Precision::float32, flow = dyn.equation == Equation::gradient_flow;
   if (!opt.quiet) {
@@ -347,8 +369,9 @@ RunSummary run(const Problem& p, const RunOptions& opt) {
     if (opt.comm) {
       const int n0 = p.lattice.shape[0], R = opt.comm->size();
       const int most = slab_of(n0, R, 0).count, least = slab_of(n0, R, R - 1).count;
-      std::fprintf(stderr, " x %d MPI ranks (slabs of %s rows of axis 0)", R,
-                   (most == least ? std::to_string(most) : std::to_string(least) + "-" + std::to_string(most)).c_str());
+      std::fprintf(stderr, " x %d MPI ranks (slabs of %s rows of axis 0; output %s)", R,
+                   (most == least ? std::to_string(most) : std::to_string(least) + "-" + std::to_string(most)).c_str(),
+                   mpi_io ? "through MPI-IO" : "written by rank 0");
     }
     std::fprintf(stderr, "\n  %s\n", describe(p).c_str());
     if (resume)
@@ -403,7 +426,7 @@ RunSummary run(const Problem& p, const RunOptions& opt) {
       s_ref = scale;
     }
     const bool runaway = runaway_rule && have_ref && o.energy() - e_ref > kRunawayFactor * s_ref;
-    if (lead) out->observe(o);  // a runaway row is finite: it stays in the file as evidence
+    if (out) out->observe(o);  // a runaway row is finite: it stays in the file as evidence
     sum.last = std::move(o);
     if (runaway) {
       char buf[256];
@@ -442,22 +465,30 @@ RunSummary run(const Problem& p, const RunOptions& opt) {
   };
   // A snapshot and/or a checkpoint at this boundary, from one download of the state (a
   // boundary that is both copies it on the host rather than downloading it twice).
+  // A checkpoint takes the whole state on rank 0, an MPI-IO snapshot each rank's slab: a
+  // boundary that is both downloads twice then.
   auto save = [&](bool snap, bool ck) {
     if (!snap && !ck) return;
-    auto go = [&](auto h) {
-      // split: rank 0 has the fields and tells the others
+    const bool shared = !mpi_io || !ck;  // one download serves the snapshot and the checkpoint
+    auto go = [&](auto h, bool to_snapshot, bool to_checkpoint) {
+      // split: rank 0 has the fields (or each rank its slab) and tells the others
       if (max_over(opt.comm, !h.finite())) blow_up(solver->step(), "the fields are not finite");
       std::optional<decltype(h)> kept;
-      if (snap && ck) kept = h;
-      if (snap) {
-        if (lead)
+      if (to_snapshot && to_checkpoint) kept = h;
+      if (to_snapshot) {
+        if (out)
           out->snapshot(solver->step(), solver->time(), std::move(h.w), std::move(h.v), std::move(h.b), std::move(h.vb));
         last_snapshot = solver->step();
       }
-      if (ck) checkpoint(kept ? *kept : h);
+      if (to_checkpoint) checkpoint(kept ? *kept : h);
     };
-    RunWriter* lend = lead && snap ? &*out : nullptr;
-    fp32 ? go(download<float>(*solver, lend)) : go(download<double>(*solver, lend));
+    auto take = [&](Solver::Gather to, bool to_snapshot, bool to_checkpoint) {
+      RunWriter* lend = out && to_snapshot ? &*out : nullptr;
+      fp32 ? go(download<float>(*solver, to, lend), to_snapshot, to_checkpoint)
+           : go(download<double>(*solver, to, lend), to_snapshot, to_checkpoint);
+    };
+    if (snap) take(mpi_io ? Solver::Gather::slab : Solver::Gather::root, true, ck && shared);
+    if (ck && (!snap || !shared)) take(Solver::Gather::root, false, true);
   };
 
   const auto t_start = std::chrono::steady_clock::now();
@@ -489,13 +520,13 @@ RunSummary run(const Problem& p, const RunOptions& opt) {
     sum.step = solver->step();
     if (sum.signal) {
       save(false, true);
-      if (lead)
+      if (out)
         out->finish("interrupted at step " + std::to_string(sum.step) + " (signal " + signal_name(sum.signal) +
                   "); resume with: synfield run --resume " + sum.checkpoint);
     }
   } catch (const BlowUp& e) {
+    if (out) out->fail(e.what());  // every rank sees the blow-up: with MPI-IO all of them close
     if (!lead) throw;
-    out->fail(e.what());
     std::string where = "; partial output, status \"failed\": " + out->partial_path();
     where += last_snapshot >= 0 ? ", last good snapshot at step " + std::to_string(last_snapshot) : "";
     where += last_checkpoint >= 0 ? "; last good checkpoint " + sum.checkpoint + " at step " +
@@ -504,13 +535,15 @@ RunSummary run(const Problem& p, const RunOptions& opt) {
     if (fs::exists(sum.output)) where += "; " + sum.output + " left as it was";
     throw BlowUp(std::string(e.what()) + where);
   } catch (const std::exception& e) {
-    if (!lead) throw;
+    // perhaps this rank's alone (MPI_Abort follows): an MPI-IO file cannot be closed then
+    if (!lead || mpi_io) throw;
     out->fail(e.what());
     throw std::runtime_error(std::string(e.what()) + " [partial output, status \"failed\": " + out->partial_path() +
                              (std::filesystem::exists(sum.output) ? "; " + sum.output + " left as it was" : "") + "]");
   }
   sum.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
   const double rate = sum.seconds > 0 ? (sum.step - first) / sum.seconds : 0.0;
+  if (out && !sum.signal) out->finish("complete");
   if (!lead) return sum;
   if (sum.signal) {
     std::fprintf(stderr,
@@ -520,7 +553,6 @@ RunSummary run(const Problem& p, const RunOptions& opt) {
                  sum.checkpoint.c_str(), out->partial_path().c_str(), sum.checkpoint.c_str());
     return sum;
   }
-  out->finish("complete");
   // the run is complete: its checkpoint would only be stale
   std::error_code ec;
   fs::remove(sum.checkpoint, ec);

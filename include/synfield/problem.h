@@ -109,6 +109,9 @@ struct Output {
   int compression = 0;               // deflate level 0..9 of the snapshot datasets (0: none)
   std::int64_t checkpoint_every = 0;  // 0: a checkpoint only when stopped by a signal
   std::string checkpoint;            // default: file with .ckpt.h5 in place of .h5
+  // A run split over MPI ranks writes through MPI-IO (parallel HDF5, each rank its slab) when
+  // the build has it; false: rank 0 gathers the state and writes (SWMR: readable while it runs).
+  bool mpi_io = true;
 };
 
 // A network whose training cost is (part of) the potential: `[model]`.

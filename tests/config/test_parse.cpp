@@ -167,6 +167,7 @@ void expect_same(const Problem& a, const Problem& b) {
   EXPECT_EQ(a.output.file, b.output.file);
   EXPECT_EQ(a.output.observe_every, b.output.observe_every);
   EXPECT_EQ(a.output.snapshot_every, b.output.snapshot_every);
+  EXPECT_EQ(a.output.mpi_io, b.output.mpi_io);
 }
 
 // parse → config_text → parse gives the same Problem and the same text again.
@@ -270,6 +271,7 @@ TEST(ConfigParse, MinimalConfigGetsDefaults) {
   EXPECT_EQ(p.output.file, "synfield.h5");
   EXPECT_EQ(p.output.observe_every, 10);
   EXPECT_EQ(p.output.snapshot_every, 0);
+  EXPECT_TRUE(p.output.mpi_io);
   ASSERT_EQ(p.initial.size(), 1u);
   EXPECT_EQ(p.initial[0].value.kind, "zero");
   // the stored config is the resolved one: every default is written out
@@ -278,7 +280,7 @@ TEST(ConfigParse, MinimalConfigGetsDefaults) {
                             "replicas = 1", "units = \"continuum\"", "[dynamics]", "equation = \"damped\"",
                             "gamma = 0.0", "integrator = \"leapfrog\"", "precision = \"float64\"", "[initial.w]",
                             "kind = \"zero\"", "[output]", "file = \"synfield.h5\"", "observe_every = 10",
-                            "snapshot_every = 0"}));
+                            "snapshot_every = 0", "mpi_io = true"}));
 }
 
 // --- the resolved config round-trips -----------------------------------------------------
@@ -434,6 +436,7 @@ TEST(ConfigErrors, WrongTypeInEachSection) {
   EXPECT_CONFIG_ERROR(kBase, {"initial.w2.velocity=3"}, {"[initial.w2].velocity = 3", "expected a table"});
   EXPECT_CONFIG_ERROR(kBase, {"output.file=3"}, {"[output].file = 3", "expected a string"});
   EXPECT_CONFIG_ERROR(kBase, {"output.observe_every=2.5"}, {"[output].observe_every = 2.5", "expected an integer"});
+  EXPECT_CONFIG_ERROR(kBase, {"output.mpi_io=1"}, {"[output].mpi_io = 1", "expected true or false"});
 }
 
 TEST(ConfigErrors, SectionOfTheWrongType) {

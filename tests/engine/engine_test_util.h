@@ -200,11 +200,14 @@ class TempH5 {
   std::string put(const std::string& name, const std::vector<double>& data, const Lattice& lat) {
     const std::string path = dir_ / (tag_ + "_" + name + ".h5");
     write_h5(path, "/c", data, std::vector<hsize_t>(lat.shape.begin(), lat.shape.begin() + lat.dim));
+    used_ = true;
     return path + ":/c";
   }
+  bool used() const { return used_; }  // whether any file was written
 
  private:
   std::string tag_;
+  bool used_ = false;
   TempDir dir_;
 };
 

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "engine_test_util.h"
+#include "host/h5.h"
 #include "host/stability.h"
 #include "thread_comm.h"
 
@@ -136,6 +137,11 @@ TEST_P(Slab, SplitRunsEqualTheUnsplitRun) {
   for (const SlabCase& sc : cases()) {
     TempH5 files("slab_" + sc.name);
     const Problem p = sc.make(files);
+    if (files.used() && !h5::thread_safe()) {  // the ranks below are threads, each reading the files
+      std::printf("[ skipped  ] case %s: this HDF5 (parallel HDF5) is not thread-safe, and ranks as threads "
+                  "would read its files at once (the serial-HDF5 build runs it)\n", sc.name.c_str());
+      continue;
+    }
     auto whole = make_solver(p, backend());
     const Outcome want = evolve(*whole, chunks);
     for (int ranks : {2, 3, 4}) {
