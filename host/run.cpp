@@ -337,9 +337,11 @@ RunSummary run(const Problem& p, const RunOptions& opt) {
   } catch (const h5::Error& e) {
     throw std::runtime_error("output file " + sum.output + ": " + e.what());
   }
-  // The set-up. Its errors (a path, a lattice too small for the ranks, the data) are alike
-  // on every rank; with MPI-IO the ranks then close the new file together (a writer of one
-  // rank cannot), and without it the writer's destructor does.
+  // The set-up (no exchanges between ranks). Its errors (a path, a lattice too small for the
+  // ranks, the data) are alike on every rank: the ranks agree that it failed, the new file is
+  // closed and removed (with MPI-IO by all ranks together: one rank cannot), and only then
+  // does any rank go on to end the job (MPI_Abort, host/main.cpp), which would otherwise
+  // kill rank 0 before it removed the file.
   std::unique_ptr<Solver> solver;
   std::exception_ptr failed;
   try {
@@ -356,8 +358,9 @@ RunSummary run(const Problem& p, const RunOptions& opt) {
   } catch (...) {
     failed = std::current_exception();
   }
-  if (mpi_io ? max_over(mpi_io, failed != nullptr) : failed != nullptr) {
-    if (mpi_io) out->close_unstarted();
+  if (max_over(opt.comm, failed != nullptr)) {
+    if (out) out->close_unstarted();
+    max_over(opt.comm, 0);  // every rank past the removal
     if (failed) std::rethrow_exception(failed);
     throw std::runtime_error("the run's set-up failed on another MPI rank (see its message)");
   }
