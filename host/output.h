@@ -37,7 +37,8 @@
 //   "mpi-io"  (parallel HDF5) every rank has one, on the file opened by all of them through
 //             MPI-IO, and passes its own slab of the state; each rank writes its rows of
 //             axis 0 of every snapshot and rank 0 the rest, collectively, on the caller's
-//             thread (no writer thread, no SWMR: the file is readable once the run ends).
+//             thread (no writer thread, no SWMR: a reader during the run has no guarantee
+//             of consistency; the file is flushed after every row).
 //             Every call is collective: every rank makes it, with the same arguments (the
 //             observables are sums over the ranks already). A writer dropped without
 //             finish()/fail() (an error of one rank: MPI_Abort follows) leaves the file as
