@@ -71,18 +71,21 @@ Handle access_props(hsize_t row_bytes, bool filtered) {
   return p;
 }
 
-// File access: through MPI-IO over `ranks` when given.
+// File access: through MPI-IO over `ranks` when given (checked before any HDF5 call: ranks
+// that are threads must not call a parallel HDF5, which is not thread-safe, at once).
 Handle file_access(const std::string& path, const Comm* ranks) {
-  Handle fapl(check(H5Pcreate(H5P_FILE_ACCESS), "H5Pcreate"), H5Pclose);
-  if (!ranks) return fapl;
 #ifdef H5_HAVE_PARALLEL
-  if (!ranks->mpi_comm()) throw Error(path + ": MPI-IO needs MPI ranks");
-  check(H5Pset_fapl_mpio(fapl.get(), *static_cast<const MPI_Comm*>(ranks->mpi_comm()), MPI_INFO_NULL),
-        path + ": cannot set up MPI-IO");
-  return fapl;
+  if (ranks && !ranks->mpi_comm()) throw Error(path + ": MPI-IO needs MPI ranks");
 #else
-  throw Error(path + ": this HDF5 is not parallel HDF5 (no MPI-IO)");
+  if (ranks) throw Error(path + ": this HDF5 is not parallel HDF5 (no MPI-IO)");
 #endif
+  Handle fapl(check(H5Pcreate(H5P_FILE_ACCESS), "H5Pcreate"), H5Pclose);
+#ifdef H5_HAVE_PARALLEL
+  if (ranks)
+    check(H5Pset_fapl_mpio(fapl.get(), *static_cast<const MPI_Comm*>(ranks->mpi_comm()), MPI_INFO_NULL),
+          path + ": cannot set up MPI-IO");
+#endif
+  return fapl;
 }
 
 // Why `path` cannot be created, or "": HDF5 only says "unable to open file", so a plain

@@ -33,6 +33,7 @@
 
 #include "host/h5.h"
 #include "host/output.h"
+#include "thread_comm.h"
 #include "host/writer_thread.h"
 #include "host/xdmf.h"
 #include "test_util.h"
@@ -624,6 +625,38 @@ TEST(Output, XdmfOfAnInterruptedRunNamesThePartialFile) {
 // In a child process with a 1 MiB file-size limit (SIGXFSZ ignored: writes past it fail
 // with EFBIG), snapshots of 512 KiB each soon fail inside HDF5 on the writer thread; the
 // error must reach the caller as h5::Error naming the file and the dataset.
+// A part of a row (Series::append_part) goes only to a file opened by all the ranks of a Comm
+// together, and such a file needs MPI ranks and parallel HDF5: ranks that are threads
+// (tests/common/thread_comm.h) get an error naming the file, in either build.
+TEST(Output, RowPartsNeedACollectiveMpiFile) {
+  TempDir dir;
+  const std::string path = dir / "parts.h5";
+  h5::File f = h5::File::create(path, true);
+  h5::Series s(f, "/snapshots/fields/w", H5T_NATIVE_DOUBLE, {2, 4});
+  const std::vector<double> part(8, 1.0);
+  try {
+    s.append_part(part.data(), 1, 0, 4);
+    ADD_FAILURE() << "append_part on a file of one process";
+  } catch (const h5::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("collective file"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(s.rows(), 0u);
+  s.append(part.data());  // a whole row still goes
+  EXPECT_EQ(s.rows(), 1u);
+  test::run_ranks(2, [&](const Comm& comm) {
+    const std::string other = dir / "threads.h5";
+    try {
+      h5::File::create(other, true, &comm);
+      ADD_FAILURE() << "a collective file for ranks that are threads";
+    } catch (const h5::Error& e) {
+      EXPECT_NE(std::string(e.what()).find(other), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find(h5::parallel_io() ? "MPI-IO needs MPI ranks" : "not parallel HDF5"),
+                std::string::npos)
+          << e.what();
+    }
+  });
+}
+
 TEST(Output, WriterThreadErrorSurfacesOnNextCall) {
   TempDir dir;
   const std::string out = dir / "full.h5", msg_file = dir / "message.txt";
