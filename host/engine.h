@@ -214,7 +214,8 @@ class Engine final : public Solver {
 
   void set_initial_state() override {
     std::vector<double> w, pi;
-    initial_state(p_, w, pi, lay_.slab.begin * lay_.plane, lay_.sites);
+    const auto [first, count] = slab_sites();
+    initial_state(p_, w, pi, first, count);
     set_state(w, pi, Gather::slab);
   }
 

@@ -168,7 +168,7 @@ File File::create(const std::string& path, bool swmr_ready, const Comm* ranks) {
   f.ranks_ = ranks;
   // one rank tries the path, and all of them stop if it cannot be created
   std::string why = !ranks || ranks->rank() == 0 ? cannot_create(path) : "";
-  if (ranks && ranks->max(!why.empty()) && why.empty()) why = "cannot create " + path + " (see rank 0)";
+  if (max_over(ranks, !why.empty()) && why.empty()) why = "cannot create " + path + " (see rank 0)";
   if (!why.empty()) throw Error(why);
   Handle fapl = file_access(path, ranks);
   H5Pset_libver_bounds(fapl.get(), swmr_ready ? H5F_LIBVER_LATEST : H5F_LIBVER_V18, H5F_LIBVER_LATEST);

@@ -466,13 +466,10 @@ RunSummary run(const Problem& p, const RunOptions& opt) {
     }
     last_checkpoint = c.step;
   };
-  // A snapshot and/or a checkpoint at this boundary, from one download of the state (a
-  // boundary that is both copies it on the host rather than downloading it twice).
-  // A checkpoint takes the whole state on rank 0, an MPI-IO snapshot each rank's slab: a
-  // boundary that is both downloads twice then.
+  // A snapshot and/or a checkpoint at this boundary. A checkpoint takes the whole state on
+  // rank 0, and so does a snapshot unless it is written through MPI-IO (each rank its slab):
+  // a boundary that is both downloads once then (the checkpoint takes a host copy), else twice.
   auto save = [&](bool snap, bool ck) {
-    if (!snap && !ck) return;
-    const bool shared = !mpi_io || !ck;  // one download serves the snapshot and the checkpoint
     auto go = [&](auto h, bool to_snapshot, bool to_checkpoint) {
       // split: rank 0 has the fields (or each rank its slab) and tells the others
       if (max_over(opt.comm, !h.finite())) blow_up(solver->step(), "the fields are not finite");
@@ -490,8 +487,10 @@ RunSummary run(const Problem& p, const RunOptions& opt) {
       fp32 ? go(download<float>(*solver, to, lend), to_snapshot, to_checkpoint)
            : go(download<double>(*solver, to, lend), to_snapshot, to_checkpoint);
     };
-    if (snap) take(mpi_io ? Solver::Gather::slab : Solver::Gather::root, true, ck && shared);
-    if (ck && (!snap || !shared)) take(Solver::Gather::root, false, true);
+    const Solver::Gather snap_to = mpi_io ? Solver::Gather::slab : Solver::Gather::root;
+    const bool one = snap && ck && snap_to == Solver::Gather::root;  // one download serves both
+    if (snap) take(snap_to, true, one);
+    if (ck && !one) take(Solver::Gather::root, false, true);
   };
 
   const auto t_start = std::chrono::steady_clock::now();
