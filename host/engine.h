@@ -436,7 +436,6 @@ class Engine final : public Solver {
     pot.geo = geometry<D>();
     pot.inv_a = Real(1.0 / p_.lattice.spacing);
     pot.mu_v = Real(mu_v_);
-    pot.inv_mu = Real(1.0 / mu_);
     pot.field_stride = static_cast<long>(B_) * N_;
     pot.nfields = F_;
     std::vector<double> m2(F_, 0.0), K(F_, 0.0), J(F_, 0.0);
@@ -447,7 +446,10 @@ class Engine final : public Solver {
       // a gradient shorthand is one (K/2)(d_μ w)² term per axis; count its K once
       if (t.kind == "gradient" && t.factors[0].axis == 0) K[f] += 2.0 * t.coefficient;
     }
-    for (int f = 0; f < F_; ++f) pot.c[f] = {Real(m2[f]), Real(K[f]), Real(J[f])};
+    for (int f = 0; f < F_; ++f) {
+      pot.c[f] = {Real(m2[f]), Real(K[f]), Real(J[f])};
+      pot.fc[f] = kernels::force_coefs<Real>(m2[f], K[f], J[f], mu_v_, mu_, p_.lattice.spacing);
+    }
     return pot;
   }
 

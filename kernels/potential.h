@@ -111,15 +111,24 @@ struct FreeCoefs {
   Real m2, K, J;  // mass², gradient stiffness, source of one field
 };
 
+// The same folded into the force: F = m2·w + K·Σ_μ[(w − w₋) − (w₊ − w)] + J with
+// m2 = −(μ_V/μ)m², K = −(μ_V/μ)K/a², J = −(μ_V/μ)J, computed in double and rounded once
+// (FreePotential::fc), so a site's force costs no per-axis scaling.
+template <class Real>
+FreeCoefs<Real> force_coefs(double m2, double K, double J, double mu_v, double mu, double a) {
+  const double s = -mu_v / mu;
+  return {Real(s * m2), Real(s * K / (a * a)), Real(s * J)};
+}
+
 template <int D, class Real>
 struct FreePotential {
   Geometry<D> geo;
   Real inv_a;
   Real mu_v;     // μ_V, for the energy
-  Real inv_mu;   // 1/μ
   long field_stride;
   int nfields;
-  FreeCoefs<Real> c[kMaxFields];
+  FreeCoefs<Real> c[kMaxFields];   // the energy's m², K, J
+  FreeCoefs<Real> fc[kMaxFields];  // the force's (force_coefs)
 
   // d_μ w at s; 0 where undefined (open edge), which is the masked cotangent's value.
   SF_HD SF_FORCEINLINE Real fwd(const Real* w, const Site<D>& s, int mu) const {
@@ -144,7 +153,9 @@ struct FreePotential {
   }
 
   // −(μ_V/μ)[m² w + K Σ_μ d_μᵀ d_μ w + J], with (d_μᵀ d_μ w)(s) = (g₋ − g₊)/a where
-  // g₊ = (d_μ w)(s) = (w₊ − w)/a and g₋ = (d_μ w)(s − aê_μ) = (w − w₋)/a, 0 where undefined.
+  // g₊ = (d_μ w)(s) = (w₊ − w)/a and g₋ = (d_μ w)(s − aê_μ) = (w − w₋)/a, 0 where undefined;
+  // the differences are taken first (exact for neighbouring values within a factor 2, so a
+  // smooth field's curvature keeps its digits) and the 1/a² is in the coefficient.
   // Straight-line code, so the CPU line loop vectorises: a missing neighbour is read at s
   // itself, which makes its difference 0 (g₋ at any edge, g₊ at an open one), and scaled
   // by 0 beyond a Dirichlet edge (w₊ = 0 there); the edge flags are 0/1 integers rather
@@ -152,7 +163,7 @@ struct FreePotential {
   // one the launcher's `inner` hint makes them 0.
   SF_HD SF_FORCEINLINE Real force(int field, const Real* base, const Site<D>& s) const {
     const Real* w = base + field * field_stride;
-    const FreeCoefs<Real> k = c[field];
+    const FreeCoefs<Real> k = fc[field];
     const Real w0 = w[s.x];
     Real dtd = Real(0);
     for (int mu = 0; mu < D; ++mu) {
@@ -163,9 +174,9 @@ struct FreePotential {
       const long wrap = stride * (geo.bc[mu] == kPeriodic ? n : 1);  // edge offset correction
       const Real keep_p = Real(1 - edge_p * (geo.bc[mu] == kDirichlet));
       const Real wp = keep_p * w[s.x + stride - edge_p * wrap], wm = w[s.x - stride + edge_m * wrap];
-      dtd += ((w0 - wm) * inv_a - (wp - w0) * inv_a) * inv_a;
+      dtd += (w0 - wm) - (wp - w0);
     }
-    return -mu_v * inv_mu * (k.m2 * w0 + k.K * dtd + k.J);
+    return k.m2 * w0 + k.K * dtd + k.J;
   }
 
   // force(field, base, ·) at the sites [begin, end) of one line of the fastest axis (a
@@ -184,8 +195,7 @@ struct FreePotential {
     static constexpr int max_sites = 512;  // longer lines: segments have few edges, a copy costs more
     static constexpr int kSlow = D > 1 ? D - 1 : 1;  // array extent (unused when D = 1)
     const Real* w;
-    Real inv_a, scale;  // scale = −μ_V/μ, rounded as in force()
-    FreeCoefs<Real> k;
+    FreeCoefs<Real> k;  // the field's force coefficients
     long off_p[kSlow], off_m[kSlow];  // slower axes: neighbour index − s.x
     Real keep_p[kSlow];
     int begin;                 // the segment's first coordinate along the fastest axis
@@ -197,12 +207,12 @@ struct FreePotential {
       Real dtd = Real(0);
       for (int mu = 0; mu < D - 1; ++mu) {
         const Real wp = keep_p[mu] * w[s.x + off_p[mu]], wm = w[s.x + off_m[mu]];
-        dtd += ((w0 - wm) * inv_a - (wp - w0) * inv_a) * inv_a;
+        dtd += (w0 - wm) - (wp - w0);
       }
       const int j = s.c[D - 1] - begin;
       const Real wp = buf[j + 2], wm = buf[j];
-      dtd += ((w0 - wm) * inv_a - (wp - w0) * inv_a) * inv_a;
-      return scale * (k.m2 * w0 + k.K * dtd + k.J);
+      dtd += (w0 - wm) - (wp - w0);
+      return k.m2 * w0 + k.K * dtd + k.J;
     }
   };
 
@@ -211,9 +221,7 @@ struct FreePotential {
   SF_HD SF_FORCEINLINE LineForce line(int field, const Real* base, const Site<D>& s, int end) const {
     LineForce l;
     l.w = base + field * field_stride;
-    l.inv_a = inv_a;
-    l.scale = -mu_v * inv_mu;
-    l.k = c[field];
+    l.k = fc[field];
     for (int mu = 0; mu < D - 1; ++mu) {
       const long n = geo.n[mu], stride = geo.stride[mu];
       const long edge_p = (s.c[mu] + 1 >= n) & !continues(geo, mu, 1), edge_m = (s.c[mu] == 0) & !continues(geo, mu, 0);
