@@ -33,6 +33,7 @@
 #include "launch.h"
 #include "perceptron.h"
 #include "slab.h"
+#include "sysinfo.h"
 
 namespace synfield {
 
@@ -50,7 +51,8 @@ class Engine final : public Solver {
   // their offset in a page: a page of padding at malloc's offset did as well); the in-page
   // stagger is kept as a guard against 4K aliasing between one array's stores and another's
   // loads (benchmarks/RESULTS.md, "Staggered arrays"). Arrays swap whole (buffer and
-  // offset), so w and the fused pass's output stay apart after the swap. On the GPU: no
+  // offset), so w and the fused pass's output stay apart after the swap. A CPU array is
+  // backed by transparent huge pages where Linux allows (advise_huge_pages). On the GPU: no
   // padding, offset 0.
   class Array {
    public:
@@ -58,7 +60,11 @@ class Engine final : public Solver {
     Array(long n, int slot, long origin) : n_(n - origin) {
       if constexpr (Sys::backend == Backend::cpu) {
         constexpr long kPage = 4096, kWord = static_cast<long>(sizeof(Real));
-        buf_.resize(n + kPage / kWord, Real(0));
+        const long len = n + kPage / kWord;
+        buf_.reserve(len);
+        buf_.resize(1, Real(0));  // a valid data(); the other pages are not yet touched
+        advise_huge_pages(raw(buf_), static_cast<std::size_t>(len * kWord));
+        buf_.resize(len, Real(0));
         const long at = static_cast<long>(reinterpret_cast<std::uintptr_t>(raw(buf_)) % kPage);
         off_ = ((slot * kStagger - at) % kPage + kPage) % kPage / kWord;  // < one page
       } else {

@@ -4,7 +4,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <cstdint>
 #include <fstream>
+
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 namespace synfield {
 namespace {
@@ -39,6 +44,19 @@ std::string gib_text(double bytes) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.3g GiB", bytes / kGiB);
   return buf;
+}
+
+void advise_huge_pages(void* p, std::size_t bytes) {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  constexpr std::uintptr_t kHuge = std::uintptr_t(2) << 20, kSmall = 4096;
+  if (bytes < 2 * kHuge) return;
+  const std::uintptr_t begin = (reinterpret_cast<std::uintptr_t>(p) + kSmall - 1) / kSmall * kSmall;
+  const std::uintptr_t end = (reinterpret_cast<std::uintptr_t>(p) + bytes) / kSmall * kSmall;
+  (void)madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
+#else
+  (void)p;
+  (void)bytes;
+#endif
 }
 
 }  // namespace synfield

@@ -1,7 +1,9 @@
 // What the machine offers, read from /proc (Linux): the memory a run may take, for refusing
-// a problem that cannot fit up front, and the process's peak resident memory, for reports.
+// a problem that cannot fit up front, and the process's peak resident memory, for reports;
+// and a hint that a large array be backed by huge pages.
 #pragma once
 
+#include <cstddef>
 #include <string>
 
 namespace synfield {
@@ -13,5 +15,14 @@ double host_available_bytes();
 double peak_resident_bytes();
 // "1.5 GiB"
 std::string gib_text(double bytes);
+
+// Asks Linux to back the 2 MiB pages inside [p, p + bytes) with transparent huge pages
+// (madvise MADV_HUGEPAGE; where the kernel's setting is `madvise`, the common default, it
+// otherwise uses 4 KiB pages). Call it before the memory is first touched: a page faulted in
+// before stays small. A stencil pass reads several planes of each array at once, and with
+// 4 KiB pages every 4 KiB of each stream costs a TLB miss. Does nothing for arrays under
+// 4 MiB, where no huge page is whole, and elsewhere than Linux; the call is advice, and a
+// refusal is not an error.
+void advise_huge_pages(void* p, std::size_t bytes);
 
 }  // namespace synfield
