@@ -508,7 +508,8 @@ class Engine final : public Solver {
             for_each_site<Sys, D>(geo, rows_, op);
         };
         using KickOp = kernels::Kick<D, decltype(pot), Real, decltype(extra)>;
-        const KickOp kop{pot, shape(), raw(w_), raw(pi_), extra, Real(k.e), Real(k.phi), k.alpha, k.beta, k.delta};
+        const KickOp kop{pot, shape(), raw(w_), raw(pi_), extra, Real(k.e), Real(k.phi), Real(k.alpha),
+                         Real(2.0 * k.beta), Real(k.delta)};
         if (fused)
           run(kernels::KickDrift<D, decltype(pot), Real, decltype(extra)>{kop, raw(tmp(kDriftOut)), Real(h_drift)});
         else

@@ -3,7 +3,7 @@
 // evaluates the force takes the potential evaluator `Pot` (kernels/potential.h) plus an
 // optional precomputed force (the nonlocal terms; see total_force), and returns its
 // site's contribution to the energy dissipated in that stage, per unit μ (the host
-// multiplies by μ).
+// multiplies by μ and sums the sites in double).
 #pragma once
 
 #include <type_traits>
@@ -33,7 +33,10 @@ SF_HD SF_FORCEINLINE Real total_force(const Pot& pot, const StateShape& sh, cons
 
 // Exact solution of π̇ = −γπ + F over h with w and γ frozen:
 //   π ← e π + φ F,  e = exp(−γh), φ = (1 − e)/γ;
-// returns the energy it dissipates, ∫γπ² ds = α π₀² + 2β π₀F + δ F² (per unit μ).
+// returns the energy it dissipates, ∫γπ² ds = α π₀² + 2β π₀F + δ F² (per unit μ), in the
+// run's precision: a site's value is as exact as its π₀ and F are, and in fp32 the 8-lane
+// arithmetic costs half what converting both to double did (fp32 256³ −7 % per step,
+// benchmarks/RESULTS.md).
 template <int D, class Pot, class Real, class Extra = std::nullptr_t>
 struct Kick {
   Pot pot;
@@ -42,21 +45,20 @@ struct Kick {
   Real* pi;
   Extra extra;
   Real e, phi;
-  double alpha, beta, delta;
+  Real alpha, beta2, delta;  // α, 2β, δ
 
-  SF_HD SF_FORCEINLINE double operator()(long row, const Site<D>& s) const {
+  SF_HD SF_FORCEINLINE Real operator()(long row, const Site<D>& s) const {
     Real p1;
     return update(row, s, row * shape.sites + s.x, p1);
   }
 
   // The kick of element i = (row, s): stores the new π there and also returns it in p1.
-  SF_HD SF_FORCEINLINE double update(long row, const Site<D>& s, long i, Real& p1) const {
+  SF_HD SF_FORCEINLINE Real update(long row, const Site<D>& s, long i, Real& p1) const {
     const Real f = total_force<D>(pot, shape, w, extra, row, s);
     const Real p0 = pi[i];
     p1 = e * p0 + phi * f;
     pi[i] = p1;
-    const double pd = p0, fd = f;
-    return alpha * pd * pd + 2.0 * beta * pd * fd + delta * fd * fd;
+    return alpha * p0 * p0 + beta2 * p0 * f + delta * f * f;
   }
 
   // The kick at the sites of one line of the fastest axis of row `row`, with the row's
@@ -70,18 +72,17 @@ struct Kick {
     Real* pi;      // π of the row
     Extra extra;   // the precomputed force of the row, or nullptr
     Real e, phi;
-    double alpha, beta, delta;
+    Real alpha, beta2, delta;
 
-    SF_HD SF_FORCEINLINE double update(const Site<D>& s, Real& p1) const {
+    SF_HD SF_FORCEINLINE Real update(const Site<D>& s, Real& p1) const {
       Real f = force(s);
       if constexpr (!std::is_null_pointer_v<Extra>) f += extra[s.x];
       const Real p0 = pi[s.x];
       p1 = e * p0 + phi * f;
       pi[s.x] = p1;
-      const double pd = p0, fd = f;
-      return alpha * pd * pd + 2.0 * beta * pd * fd + delta * fd * fd;
+      return alpha * p0 * p0 + beta2 * p0 * f + delta * f * f;
     }
-    SF_HD SF_FORCEINLINE double operator()(const Site<D>& s) const {
+    SF_HD SF_FORCEINLINE Real operator()(const Site<D>& s) const {
       Real p1;
       return update(s, p1);
     }
@@ -92,7 +93,7 @@ struct Kick {
     const long offset = row * shape.sites;
     Extra x = extra;
     if constexpr (!std::is_null_pointer_v<Extra>) x += offset;
-    return {pot.line(shape.field_of(row), w + shape.replica_offset(row), s, end), pi + offset, x, e, phi, alpha, beta, delta};
+    return {pot.line(shape.field_of(row), w + shape.replica_offset(row), s, end), pi + offset, x, e, phi, alpha, beta2, delta};
   }
 };
 
@@ -106,11 +107,11 @@ struct KickDrift {
   Real* w_out;
   Real h;
 
-  SF_HD SF_FORCEINLINE double operator()(long row, const Site<D>& s) const {
+  SF_HD SF_FORCEINLINE Real operator()(long row, const Site<D>& s) const {
     const long i = row * kick.shape.sites + s.x;
     const Real w0 = kick.w[i];
     Real p1;
-    const double dissipated = kick.update(row, s, i, p1);
+    const Real dissipated = kick.update(row, s, i, p1);
     w_out[i] = w0 + h * p1;
     return dissipated;
   }
@@ -124,10 +125,10 @@ struct KickDrift {
     Real* w_out;    // w_out of the row
     Real h;
 
-    SF_HD SF_FORCEINLINE double operator()(const Site<D>& s) const {
+    SF_HD SF_FORCEINLINE Real operator()(const Site<D>& s) const {
       const Real w0 = w[s.x];
       Real p1;
-      const double dissipated = kick.update(s, p1);
+      const Real dissipated = kick.update(s, p1);
       w_out[s.x] = w0 + h * p1;
       return dissipated;
     }

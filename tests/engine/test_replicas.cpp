@@ -1,7 +1,7 @@
 // Truth: identities of the state layout and the arithmetic. Replica r of a B-replica run
 // equals a one-replica run from the same initial state (replicas never interact, and the
-// observables add up); fp32 runs track fp64 to single-precision tolerance; advancing in
-// chunks equals advancing at once.
+// observables add up); fp32 runs track fp64 to single-precision tolerance, the free-field
+// fast path included; advancing in chunks equals advancing at once.
 #include "engine_test_util.h"
 
 namespace synfield::test {
@@ -123,6 +123,53 @@ TEST_P(Replicas, Float32TracksFloat64) {
     // and fp32 is not secretly fp64
     EXPECT_GT(max_abs_diff(w32, w64), 0.0);
   }
+}
+
+// The free-field fast path (folded force coefficients, each line bound once, the dissipated
+// energy of a site in the run's precision) in fp32 against fp64, and against the generic
+// evaluator in the same precision: a 3-D lattice whose lines (37 sites) take the CPU's
+// whole-line walk, every boundary kind, two fields, two replicas.
+TEST_P(Replicas, FreeFieldFloat32TracksFloat64) {
+  LatticeSpec lat;
+  lat.shape = {4, 5, 37};
+  lat.boundary = {"periodic", "dirichlet", "open"};
+  lat.spacing = 0.7;
+  lat.fields = {"w1", "w2"};
+  lat.replicas = 2;
+  const std::string pot = term("mass", "w1", 1.3) + term("gradient", "w1", 0.8) + term("source", "w1", -0.2) +
+                          term("mass", "w2", 0.4) + term("gradient", "w2", 1.1);
+  const Problem p64 = problem(lat, damped("leapfrog", 0.05, 0.3, "float64"), pot);
+  const Problem p32 = problem(lat, damped("leapfrog", 0.05, 0.3, "float32"), pot);
+  std::vector<double> w0 = smooth_random(p64.lattice, 71), pi0 = smooth_random(p64.lattice, 72, 0.4);
+  for (double& v : w0) v = static_cast<float>(v);
+  for (double& v : pi0) v = static_cast<float>(v);
+  struct Run {
+    std::vector<double> f, w, v;
+    Observables o;
+  };
+  const auto run = [&](const Problem& p, bool generic_only) {
+    auto s = make_engine(p, backend(), generic_only);
+    s->set_state(w0, pi0);
+    Run r;
+    r.f = s->force();
+    s->advance(40);
+    s->get_state(r.w, r.v);
+    r.o = s->observe();
+    return r;
+  };
+  const Run r64 = run(p64, false), r32 = run(p32, false), g64 = run(p64, true), g32 = run(p32, true);
+  const double eps = 1.2e-7;  // fp32 unit roundoff
+  for (const auto& [r, tol, what] : {std::tuple{&r32, 2e-5, "fp32"}, std::tuple{&g64, 1e-12, "generic fp64"},
+                                     std::tuple{&g32, 2e-5, "generic fp32"}}) {
+    SCOPED_TRACE(what);
+    EXPECT_TRUE(all_close(r->f, r64.f, 50 * eps * max_abs(r64.f), 0.0, p64.lattice, "force"));
+    EXPECT_TRUE(all_close(r->w, r64.w, tol * max_abs(r64.w), 0.0, p64.lattice, "w after 40 steps"));
+    EXPECT_TRUE(all_close(r->v, r64.v, tol * max_abs(r64.v), 0.0, p64.lattice, "velocity after 40 steps"));
+    EXPECT_NEAR(r->o.energy(), r64.o.energy(), tol * std::fabs(r64.o.energy()));
+    EXPECT_NEAR(r->o.dissipated, r64.o.dissipated, tol * std::fabs(r64.o.dissipated));
+  }
+  EXPECT_GT(r64.o.dissipated, 0.0);
+  EXPECT_GT(max_abs_diff(r32.w, r64.w), 0.0);  // fp32 is not secretly fp64
 }
 
 // advance(n₁) then advance(n₂) equals advance(n₁ + n₂) and n single steps: the splitting
