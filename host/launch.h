@@ -238,11 +238,13 @@ struct LineWalker {
       for (int c = lo; c < hi; ++c) at(g, s, x_line + c, c);
     } else {
       // values first, then their sum: a reduction inside the site loop would keep GCC
-      // from hoisting the kernel's row-invariant integer divisions out of it. The sum
-      // runs in independent partial sums (sum_in_lanes).
-      Acc part[kSegment];
+      // from hoisting the kernel's row-invariant integer divisions out of it. The values
+      // are kept in the kernel's own type (an fp32 kernel's as floats: in the loop no
+      // conversions and half the stores; each converts to double exactly when summed, so
+      // the sum is the same), and summed in independent partial sums (sum_in_lanes).
+      Value<G> part[kSegment];
       SF_SIMD
-      for (int c = lo; c < hi; ++c) part[c - lo] = at(g, s, x_line + c, c);
+      for (int c = lo; c < hi; ++c) part[c - lo] = value_at(g, s, x_line + c, c);
       acc = add_lanes(acc, part, hi - lo);
     }
     s.inner = false;
@@ -262,23 +264,36 @@ struct LineWalker {
       return Acc(0);
     } else {
       const int lo = inner_lo(begin), hi = inner_hi(lo, end, n_last);
-      Acc part[kSegment];
+      Value<G> part[kSegment];
       SF_SIMD
-      for (int c = begin; c < end; ++c) part[c - begin] = at(g, s, x_line + c, c);
+      for (int c = begin; c < end; ++c) part[c - begin] = value_at(g, s, x_line + c, c);
       Acc acc = Acc(0);
-      for (int c = begin; c < lo; ++c) acc += part[c - begin];
+      for (int c = begin; c < lo; ++c) acc += Acc(part[c - begin]);
       acc = add_lanes(acc, part + (lo - begin), hi - lo);
-      for (int c = hi; c < end; ++c) acc += part[c - begin];
+      for (int c = hi; c < end; ++c) acc += Acc(part[c - begin]);
       return acc;
     }
   }
 
-  // acc + Σ part[0, m) (sum_in_lanes).
-  static SF_HD SF_FORCEINLINE Acc add_lanes(Acc acc, const Acc* part, int m) {
-    return sum_in_lanes(acc, m, [part](long j) { return part[j]; });
+  // A bound line's value at a site.
+  template <class G>
+  using Value = decltype(std::declval<const G&>()(std::declval<const kernels::Site<D>&>()));
+
+  // acc + Σ part[0, m) in Acc (sum_in_lanes).
+  template <class V>
+  static SF_HD SF_FORCEINLINE Acc add_lanes(Acc acc, const V* part, int m) {
+    return sum_in_lanes(acc, m, [part](long j) { return Acc(part[j]); });
   }
 
-  // The site at coordinate c (flat index x) of the line s, bound as g.
+  // g at the site at coordinate c (flat index x) of the line s: its own value, and that
+  // value in Acc (0 for a g that returns nothing). The site is the by-value parameter
+  // itself: passing g a returned temporary instead made GCC's SIMD loops 2–3× slower.
+  template <class G>
+  static SF_HD SF_FORCEINLINE Value<G> value_at(const G& g, kernels::Site<D> s, long x, int c) {
+    s.c[D - 1] = c;
+    s.x = x;
+    return g(s);
+  }
   template <class G>
   static SF_HD SF_FORCEINLINE Acc at(const G& g, kernels::Site<D> s, long x, int c) {
     s.c[D - 1] = c;
