@@ -21,8 +21,8 @@ std::string gib_text(double bytes);
 // otherwise uses 4 KiB pages). Call it before the memory is first touched: a page faulted in
 // before stays small. A stencil pass reads several planes of each array at once, and with
 // 4 KiB pages every 4 KiB of each stream costs a TLB miss. Does nothing for arrays under
-// 4 MiB, where no huge page is whole, and elsewhere than Linux; the call is advice, and a
-// refusal is not an error.
+// 4 MiB (at most one whole huge page inside) and elsewhere than Linux; the call is advice,
+// and a refusal is not an error.
 void advise_huge_pages(void* p, std::size_t bytes);
 
 }  // namespace synfield
