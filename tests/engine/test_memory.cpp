@@ -33,17 +33,18 @@ double huge_bytes() {
 
 constexpr double kMiB = 1024.0 * 1024.0;
 
-// Why the kernel's account cannot be checked here ("" when it can).
-std::string why_not_checkable() {
-  const std::string mode = thp_mode();
-  if (mode != "madvise" && mode != "always")
-    return "transparent huge pages are '" + (mode.empty() ? std::string("unknown") : mode) + "' here";
-  if (huge_bytes() < 0) return "/proc/self/smaps_rollup is not readable here";
-  return "";
-}
+// Skips, saying why, where the kernel's account cannot be checked.
+class HugePages : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const std::string mode = thp_mode();
+    if (mode != "madvise" && mode != "always")
+      GTEST_SKIP() << "transparent huge pages are '" << (mode.empty() ? "unknown" : mode) << "' here";
+    if (huge_bytes() < 0) GTEST_SKIP() << "/proc/self/smaps_rollup is not readable here";
+  }
+};
 
-TEST(HugePages, AdvisedArrayIsBackedByThem) {
-  if (const std::string why = why_not_checkable(); !why.empty()) GTEST_SKIP() << why;
+TEST_F(HugePages, AdvisedArrayIsBackedByThem) {
   const std::size_t n = 32u << 20;  // 32 MiB from new[]: at least 14 whole 2 MiB pages inside
   std::unique_ptr<char[]> a(new char[n]);
   const double before = huge_bytes();
@@ -54,8 +55,7 @@ TEST(HugePages, AdvisedArrayIsBackedByThem) {
   advise_huge_pages(a.get(), 1u << 20);  // under 4 MiB: nothing to advise, and no error
 }
 
-TEST(HugePages, CpuEngineStateArraysAreBackedByThem) {
-  if (const std::string why = why_not_checkable(); !why.empty()) GTEST_SKIP() << why;
+TEST_F(HugePages, CpuEngineStateArraysAreBackedByThem) {
   LatticeSpec lat;
   lat.shape = {128, 128, 128};  // 2^21 sites: 16 MiB per fp64 array
   const double before = huge_bytes();
