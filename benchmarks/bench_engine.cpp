@@ -11,13 +11,20 @@
 //                    read w, π; write π, w' (a second array); plus the write-allocate
 //                    read of w' (plain stores)                              5 words/site
 //   1   kick         π ← eπ + φF(w), Σ dissipated: read w, π; write π       3 words/site
-// i.e. 5k + 3 words/site per advance(k), → 5 words/site per step in steady state.
-// The kick's stencil neighbours come from cache (1-D: the same lines; 3-D: the ±z planes
-// of a 256² slab, 0.25/0.5 MiB in fp32/fp64, stay in L2/L3), so w is read once per pass.
-// π is updated in place; w' is written without being read, so the CPU first reads its
-// lines into cache (write-allocate): that read is counted, as it is memory traffic. (The
-// triad writes a[] the same way, so a CPU moves 4 words per element while STREAM counts 3;
-// a memory-bound pass can therefore exceed 100 % of the counted triad figure by up to 4/3.)
+// i.e. 5k + 3 words/site per advance(k), → 5 words/site per step in steady state, when each
+// is a pass over memory, as in 1-D. The kick's stencil neighbours come from cache (1-D: the
+// same lines; 3-D: the ±z planes of a 256² slab, 0.25/0.5 MiB in fp32/fp64, stay in L2/L3),
+// so w is read once per pass. π is updated in place; w' is written without being read, so
+// the CPU first reads its lines into cache (write-allocate): that read is counted, as it is
+// memory traffic. (The triad writes a[] the same way, so a CPU moves 4 words per element
+// while STREAM counts 3; a memory-bound pass can therefore exceed 100 % of the counted
+// triad figure by up to 4/3.)
+// In 2-D and 3-D the CPU chains up to kMaxChain = 4 consecutive kick-drifts in one sweep
+// along axis 0 (host/launch.h reduce_sites_chained: each a plane behind the one before), so
+// memory sees about one pass per chain and the other kick-drifts find their planes in
+// cache. The counters still count 5k + 3 words, one pass per kick-drift: for the 3-D cases
+// bytes_per_second is the effective bandwidth, what the step would have to move unchained,
+// and it can exceed what the memory delivers.
 //
 // Counters (per benchmark; time is wall-clock, the iteration is advance(k)):
 //   bytes_per_second            the words moved as counted above ((5k + 3)/k per site·step),
@@ -25,8 +32,9 @@
 //   ratio_to_triad              bytes_per_second / STREAM triad bytes/s of the same backend
 //   stream_count_ratio          the same without the write-allocate read ((4k + 3)/k words
 //                               per site·step), i.e. counted as STREAM counts the triad
-//   effective_bytes_per_second  4 words/site/step (read w, π; write w, π): the least any
-//                               step must move when the state does not fit in cache
+//   effective_bytes_per_second  4 words/site/step (read w, π; write w, π): the least a step
+//                               in a pass of its own must move when the state does not
+//                               fit in cache
 //   effective_ratio             effective_bytes_per_second / triad
 //   ns_per_site_step            best iteration time / (k · sites)
 //

@@ -7,6 +7,10 @@
 //                            f(row, Site) for every row (a (field, replica) pair or a
 //                            replica) and lattice site; the reduction is Σ in double,
 //                            for_each_site drops any per-site value (dead code then).
+//   reduce_sites_chained(g, rows, f, n, sums)
+//                            CPU only: n ≤ kMaxChain site passes, each reading what the
+//                            one before wrote at the ±1 planes of axis 0, in one sweep
+//                            (a wavefront per thread), so all but the first read cache.
 // On the CPU a launch of at most Sys::serial_elements elements (sites × rows) runs on the
 // calling thread: an OpenMP region costs more than such work, and its idle workers go on
 // spinning after it (libgomp: ~3 ms by default), taking a core from the BLAS threads of a
@@ -26,8 +30,10 @@
 #include <thrust/transform_reduce.h>
 #include <thrust/functional.h>
 
+#include <algorithm>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "../kernels/lattice.h"
 
@@ -36,6 +42,9 @@
 #else
 #include <thrust/system/omp/execution_policy.h>
 #include <thrust/system/omp/vector.h>
+#endif
+#if defined(_OPENMP)
+#include <omp.h>
 #endif
 
 namespace synfield {
@@ -66,6 +75,9 @@ struct OmpSystem {
 };
 using System = OmpSystem;
 #endif
+
+// CPU: the most passes of one chained sweep (reduce_sites_chained).
+constexpr int kMaxChain = 4;
 
 namespace launch_detail {
 
@@ -127,19 +139,31 @@ SF_HD SF_FORCEINLINE auto bind_line(const F& f, long row, const S& s, int end) {
     return RowBound<F>{&f, row};
 }
 
-// acc + Σ get(j) for j in [0, m), in kLanes partial sums (not one chain of dependent
-// additions, which would cost about as much as the kernels summed), then added to acc in order.
-template <class Acc, class Get>
-SF_HD SF_FORCEINLINE Acc sum_in_lanes(Acc acc, long m, const Get& get) {
-  constexpr int kLanes = 8;
+// A sum kept in kLanes partial sums (not one chain of dependent additions, which would
+// cost about as much as the kernels summed): add(m, get) adds get(j), j in [0, m), to lane
+// j mod kLanes; total() adds the lanes in order. The CPU line walker keeps one across all
+// the lines of a work item, so a line costs no reduction of its own.
+template <class Acc>
+struct Lanes {
+  static constexpr int kLanes = 8;
   Acc lane[kLanes] = {};
-  long j = 0;
-  for (; j + kLanes <= m; j += kLanes)
-    for (int k = 0; k < kLanes; ++k) lane[k] += get(j + k);
-  for (; j < m; ++j) lane[0] += get(j);
-  for (int k = 0; k < kLanes; ++k) acc += lane[k];
-  return acc;
-}
+
+  template <class Get>
+  SF_HD SF_FORCEINLINE void add(long m, const Get& get) {
+    Acc l[kLanes];  // a local copy, which the compiler keeps in registers
+    for (int k = 0; k < kLanes; ++k) l[k] = lane[k];
+    long j = 0;
+    for (; j + kLanes <= m; j += kLanes)
+      for (int k = 0; k < kLanes; ++k) l[k] += get(j + k);
+    for (int k = 0; j < m; ++j, ++k) l[k] += get(j);
+    for (int k = 0; k < kLanes; ++k) lane[k] = l[k];
+  }
+  SF_HD SF_FORCEINLINE Acc total() const {
+    Acc acc = Acc(0);
+    for (int k = 0; k < kLanes; ++k) acc += lane[k];
+    return acc;
+  }
+};
 
 // g(s), or 0 for a bound line that returns nothing.
 template <class Acc, class G, class S>
@@ -193,29 +217,30 @@ struct LineWalker {
     const int begin = static_cast<int>(seg * kSegment);
     const int end = begin + kSegment < n_last ? static_cast<int>(begin + kSegment) : n_last;
     const F fn = f;  // a local copy: the kernel's stores cannot alias its coefficients
-    Acc acc = Acc(0);
+    Lanes<Acc> sum;
     for (long line = first; line < last; ++line) {
-      acc += walk(fn, row, s, line * n_last, begin, end, n_last);
+      walk(fn, row, s, line * n_last, begin, end, n_last, sum);
       for (int mu = D - 2; mu >= 0 && ++s.c[mu] == g.n[mu]; --mu) s.c[mu] = 0;  // next line
     }
-    return acc;
+    return sum.total();
   }
 
-  // Sites [begin, end) of the line s whose first site has flat index x_line.
-  static SF_HD SF_FORCEINLINE Acc walk(const F& fn, long row, kernels::Site<D> s, long x_line, int begin, int end,
-                                       int n_last) {
+  // Sites [begin, end) of the line s whose first site has flat index x_line; their values
+  // go to `sum`.
+  static SF_HD SF_FORCEINLINE void walk(const F& fn, long row, kernels::Site<D> s, long x_line, int begin, int end,
+                                        int n_last, Lanes<Acc>& sum) {
     s.c[D - 1] = begin;
     s.x = x_line + begin;
     if constexpr (HasLine<F, kernels::Site<D>>::value) {
       using L = decltype(fn.line(row, s, end));
       if constexpr (WholeLine<L>::value) {
-        if (end - begin <= L::max_sites) return walk_whole(fn.line(row, s, end), s, x_line, begin, end, n_last);
-        return walk_split(RowBound<F>{&fn, row}, s, x_line, begin, end, n_last);
+        if (end - begin <= L::max_sites) return walk_whole(fn.line(row, s, end), s, x_line, begin, end, sum);
+        return walk_split(RowBound<F>{&fn, row}, s, x_line, begin, end, n_last, sum);
       } else {
-        return walk_split(fn.line(row, s, end), s, x_line, begin, end, n_last);
+        return walk_split(fn.line(row, s, end), s, x_line, begin, end, n_last, sum);
       }
     } else {
-      return walk_split(RowBound<F>{&fn, row}, s, x_line, begin, end, n_last);
+      return walk_split(RowBound<F>{&fn, row}, s, x_line, begin, end, n_last, sum);
     }
   }
 
@@ -227,11 +252,10 @@ struct LineWalker {
 
   // The sites of the segment bound as g, the edge sites on their own.
   template <class G>
-  static SF_HD SF_FORCEINLINE Acc walk_split(const G& g, kernels::Site<D> s, long x_line, int begin, int end,
-                                             int n_last) {
+  static SF_HD SF_FORCEINLINE void walk_split(const G& g, kernels::Site<D> s, long x_line, int begin, int end,
+                                              int n_last, Lanes<Acc>& sum) {
     const int lo = inner_lo(begin), hi = inner_hi(lo, end, n_last);
-    Acc acc = Acc(0);
-    for (int c = begin; c < lo; ++c) acc += at(g, s, x_line + c, c);
+    for (int c = begin; c < lo; ++c) sum.lane[0] += at(g, s, x_line + c, c);
     s.inner = true;
     if constexpr (std::is_void_v<decltype(g(s))>) {
       SF_SIMD
@@ -241,37 +265,29 @@ struct LineWalker {
       // from hoisting the kernel's row-invariant integer divisions out of it. The values
       // are kept in the kernel's own type (an fp32 kernel's as floats: in the loop no
       // conversions and half the stores; each converts to double exactly when summed, so
-      // the sum is the same), and summed in independent partial sums (sum_in_lanes).
+      // the sum is the same), and added to the lanes of `sum`.
       Value<G> part[kSegment];
       SF_SIMD
       for (int c = lo; c < hi; ++c) part[c - lo] = value_at(g, s, x_line + c, c);
-      acc = add_lanes(acc, part, hi - lo);
+      add_values(sum, part, hi - lo);
     }
     s.inner = false;
-    for (int c = hi; c < end; ++c) acc += at(g, s, x_line + c, c);
-    return acc;
+    for (int c = hi; c < end; ++c) sum.lane[0] += at(g, s, x_line + c, c);
   }
 
   // The sites of a segment bound as g, a whole-line binding (HasLine): all of them in one
-  // SIMD loop, edges included; the sum in the same order as walk_split's, so the same.
+  // SIMD loop, edges included.
   template <class G>
-  static SF_HD SF_FORCEINLINE Acc walk_whole(const G& g, const kernels::Site<D>& s, long x_line, int begin, int end,
-                                             int n_last) {
+  static SF_HD SF_FORCEINLINE void walk_whole(const G& g, const kernels::Site<D>& s, long x_line, int begin, int end,
+                                              Lanes<Acc>& sum) {
     if constexpr (std::is_void_v<decltype(g(s))>) {
-      (void)n_last;
       SF_SIMD
       for (int c = begin; c < end; ++c) at(g, s, x_line + c, c);
-      return Acc(0);
     } else {
-      const int lo = inner_lo(begin), hi = inner_hi(lo, end, n_last);
       Value<G> part[kSegment];
       SF_SIMD
       for (int c = begin; c < end; ++c) part[c - begin] = value_at(g, s, x_line + c, c);
-      Acc acc = Acc(0);
-      for (int c = begin; c < lo; ++c) acc += Acc(part[c - begin]);
-      acc = add_lanes(acc, part + (lo - begin), hi - lo);
-      for (int c = hi; c < end; ++c) acc += Acc(part[c - begin]);
-      return acc;
+      add_values(sum, part, end - begin);
     }
   }
 
@@ -279,10 +295,10 @@ struct LineWalker {
   template <class G>
   using Value = decltype(std::declval<const G&>()(std::declval<const kernels::Site<D>&>()));
 
-  // acc + Σ part[0, m) in Acc (sum_in_lanes).
+  // sum += Σ part[0, m) in Acc.
   template <class V>
-  static SF_HD SF_FORCEINLINE Acc add_lanes(Acc acc, const V* part, int m) {
-    return sum_in_lanes(acc, m, [part](long j) { return Acc(part[j]); });
+  static SF_HD SF_FORCEINLINE void add_values(Lanes<Acc>& sum, const V* part, int m) {
+    sum.add(m, [part](long j) { return Acc(part[j]); });
   }
 
   // g at the site at coordinate c (flat index x) of the line s: its own value, and that
@@ -299,6 +315,67 @@ struct LineWalker {
     s.c[D - 1] = c;
     s.x = x;
     return call_bound<Acc>(g, s);
+  }
+};
+
+// The sites of plane z (axis 0) of a row, line after line, each line as the CPU work item
+// walks it (segments of at most kSegment sites); their sum.
+template <int D, class F>
+SF_HD SF_FORCEINLINE double walk_plane(const kernels::Geometry<D>& g, const F& f, long row, int z) {
+  const int n_last = g.n[D - 1];
+  const long plane = g.sites / g.n[0], lines = plane / n_last;
+  kernels::Site<D> s;
+  s.c[0] = z;
+  for (int mu = 1; mu < D - 1; ++mu) s.c[mu] = 0;
+  Lanes<double> sum;
+  for (long line = 0; line < lines; ++line) {
+    for (int begin = 0; begin < n_last; begin += static_cast<int>(kSegment)) {
+      const int end = begin + kSegment < n_last ? static_cast<int>(begin + kSegment) : n_last;
+      LineWalker<D, F, double>::walk(f, row, s, z * plane + line * n_last, begin, end, n_last, sum);
+    }
+    for (int mu = D - 2; mu >= 1 && ++s.c[mu] == g.n[mu]; --mu) s.c[mu] = 0;  // next line
+  }
+  return sum.total();
+}
+
+// reduce_sites_chained's phases; job = row · runs + run, the run's planes [z0, z1). Pass j
+// of the wavefront covers the run's planes [z0 + j, z1 − 1 − j] (its inner planes); the
+// others are its edge planes.
+template <int D, class F>
+struct ChainedSweep {
+  kernels::Geometry<D> g;
+  const F* f;  // the passes
+  int passes, runs;
+  double* sums;  // per job and pass
+
+  void planes(long job, int& z0, int& z1) const {
+    const long run = job % runs;
+    z0 = static_cast<int>(g.n[0] * run / runs);
+    z1 = static_cast<int>(g.n[0] * (run + 1) / runs);
+  }
+  // every pass at its inner planes, pass j at plane z − j when pass 0 is at z
+  SF_CPU_CLONES void wavefront(long job) const {
+    F fn[kMaxChain];  // local copies: the kernels' stores cannot alias their coefficients
+    double acc[kMaxChain] = {};
+    for (int j = 0; j < passes; ++j) fn[j] = f[j];
+    const long row = job / runs;
+    int z0, z1;
+    planes(job, z0, z1);
+    for (int z = z0; z < z1; ++z)
+      for (int j = 0; j < passes; ++j)
+        if (z - j >= z0 + j) acc[j] += walk_plane(g, fn[j], row, z - j);
+    for (int j = 0; j < passes; ++j) sums[job * passes + j] = acc[j];
+  }
+  // pass j (≥ 1) at its edge planes, once pass j − 1 is done everywhere
+  SF_CPU_CLONES void edges(long job, int j) const {
+    const F fn = f[j];
+    const long row = job / runs;
+    int z0, z1;
+    planes(job, z0, z1);
+    double acc = 0.0;
+    for (int z = z0; z < z1; ++z)
+      if (z < z0 + j || z > z1 - 1 - j) acc += walk_plane(g, fn, row, z);
+    sums[job * passes + j] += acc;
   }
 };
 
@@ -370,13 +447,15 @@ void run_items(long items, const F& f, bool on_caller) {
   thrust::for_each(Sys::policy(), thrust::counting_iterator<long>(0), thrust::counting_iterator<long>(items), f);
 }
 
-// Σ f(i) for i in [0, items) in double; on the calling thread (sum_in_lanes) when
-// `on_caller`, else over Sys.
+// Σ f(i) for i in [0, items) in double; on the calling thread (in Lanes) when `on_caller`,
+// else over Sys.
 template <class Sys, class F>
 double sum_items(long items, const F& f, bool on_caller) {
   if constexpr (Sys::backend == Backend::cpu) {
     if (on_caller) {
-      return sum_in_lanes(0.0, items, f);
+      Lanes<double> sum;
+      sum.add(items, f);
+      return sum.total();
     }
   }
   return thrust::transform_reduce(Sys::policy(), thrust::counting_iterator<long>(0),
@@ -404,6 +483,48 @@ double reduce_sites(const kernels::Geometry<D>& g, long rows, const F& f) {
     return sum_items<Sys>(walker.items(rows), walker, on_caller);
   } else {
     return sum_items<Sys>(rows * g.sites, ElementDecoder<D, F, double>{g, f}, on_caller);
+  }
+}
+
+// CPU, unsplit lattices of D ≥ 2: `passes` (≤ kMaxChain) site passes f[0], f[1], … over
+// `rows` rows in one sweep along axis 0, where pass j + 1 at a plane z of axis 0 reads only
+// what pass j writes at the planes z − 1, z, z + 1 and writes only what pass j reads there
+// (fused kick-drifts between two arrays: w → w′ → w → …, kernels/integrate.h). Each
+// thread's run of planes [z0, z1) goes as a wavefront, pass j one plane behind pass j − 1,
+// so that every pass but the first finds its planes still in cache instead of in memory;
+// the planes within j of a run's ends, whose neighbours belong to the runs beside, follow
+// pass by pass once the pass before is done everywhere. The sites get the same operations
+// as in `passes` whole passes, so the same values. A launch over threads whose runs would
+// be shorter than kMinRunPlanes, or too few to keep every thread busy, runs the passes one
+// by one instead (reduce_sites, parallel over lines). sums[j] = Σ f[j] in double, in an
+// order fixed by the thread count.
+template <class Sys, int D, class F>
+void reduce_sites_chained(const kernels::Geometry<D>& g, long rows, const F* f, int passes, double* sums) {
+  using namespace launch_detail;
+  static_assert(Sys::walk_lines && D >= 2, "a chained sweep walks the lines of planes on the CPU");
+  constexpr int kMinRunPlanes = 2 * kMaxChain;  // then the last pass has inner planes
+  int threads = 1;
+#if defined(_OPENMP)
+  threads = omp_get_max_threads();
+#endif
+  const bool on_caller = serial<Sys>(rows * g.sites);
+  // Over threads: the most runs of ≥ kMinRunPlanes planes, up to one per thread. On the
+  // calling thread: runs of ≥ 2 planes (or the one plane), up to the thread count, so that
+  // small lattices split into runs as large ones do (the tests' lattices are small).
+  const int runs = on_caller ? std::max(1, std::min(threads, g.n[0] / 2))
+                             : std::min(threads, g.n[0] / kMinRunPlanes);
+  if (!on_caller && rows * runs < threads) {
+    for (int j = 0; j < passes; ++j) sums[j] = reduce_sites<Sys, D>(g, rows, f[j]);
+    return;
+  }
+  const long jobs = rows * runs;
+  std::vector<double> part(jobs * passes, 0.0);
+  const ChainedSweep<D, F> sweep{g, f, passes, runs, part.data()};
+  run_items<Sys>(jobs, [&](long job) { sweep.wavefront(job); }, on_caller);
+  for (int j = 1; j < passes; ++j) run_items<Sys>(jobs, [&](long job) { sweep.edges(job, j); }, on_caller);
+  for (int j = 0; j < passes; ++j) {
+    sums[j] = 0.0;
+    for (long job = 0; job < jobs; ++job) sums[j] += part[job * passes + j];
   }
 }
 

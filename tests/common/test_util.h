@@ -5,6 +5,7 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <omp.h>
 #include <sys/wait.h>
 
 #include <synfield/config.h>
@@ -48,6 +49,18 @@ inline std::string unusable_reason(Backend b) {
   } while (0)
 
 inline const auto kBackends = ::testing::Values(Backend::cpu, Backend::cuda);
+
+// Runs the enclosing scope with `n` OpenMP threads.
+class ThreadCount {
+ public:
+  explicit ThreadCount(int n) : saved_(omp_get_max_threads()) { omp_set_num_threads(n); }
+  ~ThreadCount() { omp_set_num_threads(saved_); }
+  ThreadCount(const ThreadCount&) = delete;
+  ThreadCount& operator=(const ThreadCount&) = delete;
+
+ private:
+  int saved_;
+};
 
 // Test-name suffix for a backend parameter.
 struct BackendName {

@@ -43,17 +43,6 @@ inline const bool kOneThreadRegistered = [] {
   return true;
 }();
 
-// Runs the enclosing scope with `n` OpenMP threads.
-class ThreadCount {
- public:
-  explicit ThreadCount(int n) : saved_(omp_get_max_threads()) { omp_set_num_threads(n); }
-  ~ThreadCount() { omp_set_num_threads(saved_); }
-  ThreadCount(const ThreadCount&) = delete;
-  ThreadCount& operator=(const ThreadCount&) = delete;
-
- private:
-  int saved_;
-};
 
 // ---- data -----------------------------------------------------------------------------
 
