@@ -490,6 +490,14 @@ class Engine final : public Solver {
 
   // --- damped equation: symmetric splitting with exact kicks ---------------------------
 
+  // The kick with weights k of the state (w, π_) (π updated in place), with the nonlocal
+  // force `extra` (nullptr: none).
+  template <int D, class Pot, class Extra>
+  kernels::Kick<D, Pot, Real, Extra> kick_op(const Pot& pot, Array& w, Extra extra, const KickWeights& k) {
+    return {pot, shape(), raw(w), raw(pi_), extra, Real(k.e), Real(k.phi), Real(k.alpha), Real(2.0 * k.beta),
+            Real(k.delta)};
+  }
+
   // A kick by h (π ← eπ + φF(w), summing the energy it dissipates) and, when `fused`, the
   // drift by h_drift that follows it (w ← w + h_drift π) in the same pass over the sites:
   // the new w goes to a scratch array, since the kick's stencil reads the old one, and
@@ -507,9 +515,7 @@ class Engine final : public Solver {
           else
             for_each_site<Sys, D>(geo, rows_, op);
         };
-        using KickOp = kernels::Kick<D, decltype(pot), Real, decltype(extra)>;
-        const KickOp kop{pot, shape(), raw(w_), raw(pi_), extra, Real(k.e), Real(k.phi), Real(k.alpha),
-                         Real(2.0 * k.beta), Real(k.delta)};
+        const auto kop = kick_op<D>(pot, w_, extra, k);
         if (fused)
           run(kernels::KickDrift<D, decltype(pot), Real, decltype(extra)>{kop, raw(tmp(kDriftOut)), Real(h_drift)});
         else
@@ -544,15 +550,11 @@ class Engine final : public Solver {
       dispatch([&](auto geo, auto pot) {
         constexpr int D = decltype(geo)::dim;
         if constexpr (D >= 2 && std::is_same_v<decltype(pot), kernels::FreePotential<D, Real>>) {
-          using KickOp = kernels::Kick<D, decltype(pot), Real>;
-          using Op = kernels::KickDrift<D, decltype(pot), Real>;
-          Op ops[kMaxChain];
+          kernels::KickDrift<D, decltype(pot), Real> ops[kMaxChain];
           for (int i = 0; i < n; ++i) {  // w → the scratch array → w → …
             Array& from = i % 2 ? tmp(kDriftOut) : w_;
             Array& to = i % 2 ? w_ : tmp(kDriftOut);
-            ops[i] = Op{KickOp{pot, shape(), raw(from), raw(pi_), nullptr, Real(k[i].e), Real(k[i].phi),
-                               Real(k[i].alpha), Real(2.0 * k[i].beta), Real(k[i].delta)},
-                        raw(to), Real(h_drift[i])};
+            ops[i] = {kick_op<D>(pot, from, nullptr, k[i]), raw(to), Real(h_drift[i])};
           }
           double d[kMaxChain];
           reduce_sites_chained<Sys, D>(geo, rows_, ops, n, d);
