@@ -4,6 +4,7 @@
 // write-allocate read of a[] that a CPU also performs is not counted.
 #pragma once
 
+#include <memory>
 #include <string>
 
 namespace synfield::bench {
@@ -15,9 +16,24 @@ struct Triad {
   int repetitions = 0;
 };
 
-// Arrays of `n` doubles (keep 3·8·n ≫ last-level cache), first-touched in parallel with
-// the same static schedule as the timed loop; best of `reps` timed passes after one warm-up.
-// The loop is built for AVX2 as well as baseline x86-64, like the engine's line walker.
+// The CPU triad's arrays, n doubles each (keep 3·8·n ≫ last-level cache), first-touched in
+// parallel with the same static schedule as the timed loop, kept so that a benchmark can
+// time single passes next to its own iterations (on a shared machine the bandwidth moves
+// from one second to the next). The loop is built for AVX2 as well as baseline x86-64,
+// like the engine's line walker.
+class CpuTriad {
+ public:
+  explicit CpuTriad(long n);
+  double pass();          // one timed pass over all threads: its bytes/s
+  double best(int reps);  // the best of `reps` passes after one warm-up pass
+  long elements() const { return n_; }
+
+ private:
+  long n_;
+  std::unique_ptr<double[]> a_, b_, c_;
+};
+
+// CpuTriad(n).best(reps).
 Triad cpu_stream_triad(long n, int reps);
 
 #if defined(SYNFIELD_HAVE_CUDA)
