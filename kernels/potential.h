@@ -155,63 +155,62 @@ struct FreePotential {
   // −(μ_V/μ)[m² w + K Σ_μ d_μᵀ d_μ w + J], with (d_μᵀ d_μ w)(s) = (g₋ − g₊)/a where
   // g₊ = (d_μ w)(s) = (w₊ − w)/a and g₋ = (d_μ w)(s − aê_μ) = (w − w₋)/a, 0 where undefined;
   // the differences are taken first (exact for neighbouring values within a factor 2, so a
-  // smooth field's curvature keeps its digits) and the 1/a² is in the coefficient.
+  // smooth field's curvature keeps its digits) and the 1/a² is in the coefficient. The
+  // fastest axis comes first, then axes 0, 1, … (LineForce adds them in the same order).
   // Straight-line code, so the CPU line loop vectorises: a missing neighbour is read at s
-  // itself, which makes its difference 0 (g₋ at any edge, g₊ at an open one), and scaled
-  // by 0 beyond a Dirichlet edge (w₊ = 0 there); the edge flags are 0/1 integers rather
-  // than branches. Along the slower axes they are constant over a line; along the fastest
-  // one the launcher's `inner` hint makes them 0.
+  // itself, which makes its difference 0 (g₋ at any edge, g₊ at an open one), and beyond a
+  // Dirichlet edge w₊ is selected as 0; the edge flags are 0/1 integers rather than
+  // branches. Along the slower axes they are constant over a line; along the fastest one the
+  // launcher's `inner` hint makes them 0.
   SF_HD SF_FORCEINLINE Real force(int field, const Real* base, const Site<D>& s) const {
     const Real* w = base + field * field_stride;
     const FreeCoefs<Real> k = fc[field];
     const Real w0 = w[s.x];
-    Real dtd = Real(0);
-    for (int mu = 0; mu < D; ++mu) {
+    const auto second = [&](int mu) {  // (w − w₋) − (w₊ − w) along axis mu
       const long n = geo.n[mu], stride = geo.stride[mu];
       const bool inner = mu == D - 1 && s.inner;
       const long edge_p = !inner & (s.c[mu] + 1 >= n) & !continues(geo, mu, 1),
                  edge_m = !inner & (s.c[mu] == 0) & !continues(geo, mu, 0);
       const long wrap = stride * (geo.bc[mu] == kPeriodic ? n : 1);  // edge offset correction
-      const Real keep_p = Real(1 - edge_p * (geo.bc[mu] == kDirichlet));
-      const Real wp = keep_p * w[s.x + stride - edge_p * wrap], wm = w[s.x - stride + edge_m * wrap];
-      dtd += (w0 - wm) - (wp - w0);
-    }
+      const Real w_p = w[s.x + stride - edge_p * wrap], wm = w[s.x - stride + edge_m * wrap];
+      const Real wp = edge_p & (geo.bc[mu] == kDirichlet) ? Real(0) : w_p;
+      return (w0 - wm) - (wp - w0);
+    };
+    Real dtd = second(D - 1);
+    for (int mu = 0; mu < D - 1; ++mu) dtd += second(mu);
     return k.m2 * w0 + k.K * dtd + k.J;
   }
 
   // force(field, base, ·) at the sites [begin, end) of one line of the fastest axis (a
   // segment of it for long lines), with what is constant along the line computed once, for
-  // the CPU line walker (host/launch.h): the field's coefficients; for each slower axis the
-  // neighbours' offsets and the Dirichlet factor keep_p (the site's coordinate along that
-  // axis, hence its edge flags, is the same all along the line); and along the fastest axis
-  // a copy of the segment's w with one halo value each side, the ±1 neighbour that force()
-  // reads at the segment's first and last site (at a lattice edge that is force()'s edge
-  // value, keep_p · w included). So every site of the segment, its edges too, runs in the
-  // walker's SIMD loop (`whole_line`) with contiguous loads, and does the same floating-point
-  // operations in the same order as force(): the same values bit for bit (force() multiplies
-  // an inner site's w₊ by keep_p = 1, which is exact). The fastest axis has stride 1.
+  // the CPU line walker (host/launch.h): the field's coefficients; for each slower axis
+  // where its ± neighbours' values lie along the line (the neighbour lines, the line itself
+  // at an edge without one, or zeros beyond a Dirichlet edge: the site's coordinate along
+  // that axis, hence its edge flags, is the same all along the line); and along the fastest
+  // axis a copy of the segment's w with one halo value each side, the ±1 neighbour that
+  // force() reads at the segment's first and last site (at a lattice edge that is force()'s
+  // edge value). So every site of the segment, its edges too, runs in the walker's SIMD loop
+  // (`whole_line`) with contiguous loads and no edge arithmetic, and does the same
+  // floating-point operations in the same order as force(): the same values bit for bit.
+  // The fastest axis has stride 1.
   struct LineForce {
     static constexpr bool whole_line = true;
     static constexpr int max_sites = 512;  // longer lines: segments have few edges, a copy costs more
     static constexpr int kSlow = D > 1 ? D - 1 : 1;  // array extent (unused when D = 1)
-    const Real* w;
+    static constexpr Real kZeros[max_sites] = {};    // w₊ beyond a Dirichlet edge
+    const Real* w;      // w at the segment's first site
     FreeCoefs<Real> k;  // the field's force coefficients
-    long off_p[kSlow], off_m[kSlow];  // slower axes: neighbour index − s.x
-    Real keep_p[kSlow];
+    const Real* wp[kSlow];  // slower axes: w₊ and w₋ of the segment's first site, and on
+    const Real* wm[kSlow];  // along the line
     int begin;                 // the segment's first coordinate along the fastest axis
     Real buf[max_sites + 2];  // w at begin − 1, …, end along the fastest axis (with edges' values)
 
     // s: a site of the segment.
     SF_HD SF_FORCEINLINE Real operator()(const Site<D>& s) const {
-      const Real w0 = w[s.x];
-      Real dtd = Real(0);
-      for (int mu = 0; mu < D - 1; ++mu) {
-        const Real wp = keep_p[mu] * w[s.x + off_p[mu]], wm = w[s.x + off_m[mu]];
-        dtd += (w0 - wm) - (wp - w0);
-      }
       const int j = s.c[D - 1] - begin;
-      const Real wp = buf[j + 2], wm = buf[j];
-      dtd += (w0 - wm) - (wp - w0);
+      const Real w0 = w[j];
+      Real dtd = (w0 - buf[j]) - (buf[j + 2] - w0);
+      for (int mu = 0; mu < D - 1; ++mu) dtd += (w0 - wm[mu][j]) - (wp[mu][j] - w0);
       return k.m2 * w0 + k.K * dtd + k.J;
     }
   };
@@ -220,29 +219,24 @@ struct FreePotential {
   // (end − s.c[D − 1] ≤ LineForce::max_sites).
   SF_HD SF_FORCEINLINE LineForce line(int field, const Real* base, const Site<D>& s, int end) const {
     LineForce l;
-    l.w = base + field * field_stride;
+    const Real* ws = base + field * field_stride + s.x;  // w at the segment's first site
+    l.w = ws;
     l.k = fc[field];
-    for (int mu = 0; mu < D - 1; ++mu) {
+    for (int mu = 0; mu < D - 1; ++mu) {  // as in force()
       const long n = geo.n[mu], stride = geo.stride[mu];
       const long edge_p = (s.c[mu] + 1 >= n) & !continues(geo, mu, 1), edge_m = (s.c[mu] == 0) & !continues(geo, mu, 0);
       const long wrap = stride * (geo.bc[mu] == kPeriodic ? n : 1);
-      l.keep_p[mu] = Real(1 - edge_p * (geo.bc[mu] == kDirichlet));
-      l.off_p[mu] = stride - edge_p * wrap;
-      l.off_m[mu] = -stride + edge_m * wrap;
-    }
-    if constexpr (D == 1) {
-      l.keep_p[0] = Real(1);
-      l.off_p[0] = l.off_m[0] = 0;
+      l.wp[mu] = edge_p && geo.bc[mu] == kDirichlet ? LineForce::kZeros : ws + stride - edge_p * wrap;
+      l.wm[mu] = ws - stride + edge_m * wrap;
     }
     // the fastest axis, as in force() with stride 1
     const int n = geo.n[D - 1], begin = s.c[D - 1], m = end - begin;
     const long wrap = geo.bc[D - 1] == kPeriodic ? n : 1;
-    const Real* ws = l.w + s.x;  // w at the segment's first site
     l.begin = begin;
     for (int j = 0; j < m; ++j) l.buf[j + 1] = ws[j];
     l.buf[0] = begin > 0 || continues(geo, D - 1, 0) ? ws[-1] : ws[-1 + wrap];  // site 0: edge_m = 1
-    const Real keep = Real(1 - (geo.bc[D - 1] == kDirichlet));
-    l.buf[m + 1] = end < n || continues(geo, D - 1, 1) ? ws[m] : keep * ws[m - wrap];  // site n − 1: edge_p = 1
+    const bool beyond = end == n && !continues(geo, D - 1, 1);                 // site n − 1: edge_p = 1
+    l.buf[m + 1] = !beyond ? ws[m] : geo.bc[D - 1] == kDirichlet ? Real(0) : ws[m - wrap];
     return l;
   }
 };
