@@ -200,8 +200,8 @@ struct FreePotential {
     static constexpr Real kZeros[max_sites] = {};    // w₊ beyond a Dirichlet edge
     const Real* w;      // w at the segment's first site
     FreeCoefs<Real> k;  // the field's force coefficients
-    const Real* wp[kSlow];  // slower axes: w₊ and w₋ of the segment's first site, and on
-    const Real* wm[kSlow];  // along the line
+    const Real* wp[kSlow];  // slower axes: where w₊ and w₋ of the segment's sites lie,
+    const Real* wm[kSlow];  // from its first site on
     int begin;                 // the segment's first coordinate along the fastest axis
     Real buf[max_sites + 2];  // w at begin − 1, …, end along the fastest axis (with edges' values)
 
