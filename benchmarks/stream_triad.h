@@ -26,7 +26,6 @@ class CpuTriad {
   explicit CpuTriad(long n);
   double pass();          // one timed pass over all threads: its bytes/s
   double best(int reps);  // the best of `reps` passes after one warm-up pass
-  long elements() const { return n_; }
 
  private:
   long n_;

@@ -8,10 +8,10 @@
 // Covered: 1 to 5 threads (so 1 to 5 runs of 1 to 65 planes: runs too short for any pass
 // but the first to have inner planes, and long enough for all four), axis-0 extents 2, 3,
 // 5, 9, 12, 65, small lattices (run on the calling thread) and large ones (over threads,
-// and one where the kick-drifts fall back to a pass each), every boundary kind on axis 0, two fields and two replicas (rows of their own),
-// leapfrog and yoshida4 (chains across steps), constant and power-law damping (each kick's
-// weights at its own time), fp32, and advance() by 1 to 4 steps (chains of 2 to 4 kicks,
-// a lone kick, and 9 kicks as 4 + 4 + 1).
+// and one where the kick-drifts fall back to a pass each), every boundary kind on axis 0,
+// two fields and two replicas (rows of their own), leapfrog and yoshida4 (chains across
+// steps), constant and power-law damping (each kick's weights at its own time), fp32, and
+// advance() by 1 to 4 steps (chains of 2 to 4 kicks, a lone kick, and 9 kicks as 4 + 4 + 1).
 #include <gtest/gtest.h>
 
 #include <string>

@@ -43,7 +43,6 @@ inline const bool kOneThreadRegistered = [] {
   return true;
 }();
 
-
 // ---- data -----------------------------------------------------------------------------
 
 inline std::vector<double> randn(std::size_t n, std::uint64_t seed, double sd = 1.0) {
