@@ -2,7 +2,7 @@
 // γ = 0.5, so every kick also sums the energy it dissipates), fp32 and fp64, 1-D
 // N = 2^24 and 3-D 256³, on the CPU and (when a device is present) on CUDA.
 // Each case reports the bytes it moves per second and the ratio to a STREAM triad that
-// this binary measures (benchmarks/stream_triad.h): on the CPU a triad pass runs before
+// this binary measures (host/util/stream_triad.h): on the CPU a triad pass runs before
 // every timed iteration, and the case is quoted against the best of those passes, so that
 // both figures come from the same seconds of a machine whose bandwidth drifts (on a shared
 // VM the triad was seen to move between 34 and 67 GB/s from one run to the next, and to
@@ -11,7 +11,7 @@
 //
 // What one step moves. advance(k) runs k steps of K(h/2) D(h) K(h/2) with the closing
 // half-kick of each step merged into the opening one of the next, and each kick fused with
-// the drift after it (host/engine.h), so it launches
+// the drift after it (host/engine/engine.h), so it launches
 //   k   kick-drifts  π ← eπ + φF(w), w' = w + hπ, Σ dissipated
 //                    read w, π; write π, w' (a second array); plus the write-allocate
 //                    read of w' (plain stores)                              5 words/site
@@ -25,7 +25,7 @@
 // while STREAM counts 3; a memory-bound pass can therefore exceed 100 % of the counted
 // triad figure by up to 4/3.)
 // In 2-D and 3-D the CPU chains up to kMaxChain = 4 consecutive kick-drifts in one sweep
-// along axis 0 (host/launch.h reduce_sites_chained: each a plane behind the one before), so
+// along axis 0 (host/engine/launch.h reduce_sites_chained: each a plane behind the one before), so
 // memory sees about one pass per chain and the other kick-drifts find their planes in
 // cache. The counters still count 5k + 3 words, one pass per kick-drift: for the 3-D cases
 // bytes_per_second is the effective bandwidth, what the step would have to move unchained,
@@ -63,7 +63,7 @@
 #include <memory>
 #include <string>
 
-#include "stream_triad.h"
+#include "host/util/stream_triad.h"
 
 namespace {
 
@@ -152,7 +152,7 @@ int main(int argc, char** argv) {
                                                       std::to_string(kTriadReps) + " at start-up; per CPU case, best of " +
                                                       std::to_string(kIterations) + " passes paired with its iterations");
   benchmark::AddCustomContext("omp_threads", std::to_string(omp_get_max_threads()));
-#if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__)  // as SF_CPU_CLONES, host/launch.h
+#if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__)  // as SF_CPU_CLONES, host/engine/launch.h
   benchmark::AddCustomContext("cpu_simd", __builtin_cpu_supports("avx2") ? "avx2" : "sse2");
 #endif
 #if defined(SYNFIELD_HAVE_CUDA)

@@ -2,10 +2,10 @@
 //
 //   factored_step  the field solver's gradient flow + Euler step with factored sources at
 //                  N = 2^16 (1-D input), P = 1024, n_out = 1, B = 1, network units, against
-//                  the `synfield gd` reference loop (train_gd, host/gd.h) on the same data.
+//                  the `synfield gd` reference loop (train_gd, host/gd/gd.h) on the same data.
 //                  One step of either reads X twice (R = Y − sXWᵀ − b, then F ∝ RᵀX), so both
 //                  are bound by memory bandwidth: bytes/s is quoted against a STREAM triad
-//                  measured by this binary (benchmarks/stream_triad.h).
+//                  measured by this binary (host/util/stream_triad.h).
 //   dense_step     the field solver's gradient flow + Euler step with the dense coupling,
 //                  N = 4096, M = n_out·B = 64 (64 replicas) and M = 1: its force is one GEMM
 //                  F = −(2/μ) W J₂ (M×N by N×N) plus O(M·N) work; quoted in flop/s = 2·M·N²
@@ -22,7 +22,7 @@
 //                         cancel
 //   gd_over_field         gd_ms / field_ms: ≥ 1 means the field solver is at least as fast
 //   blas_ms               the step's two products alone, as the field solver's CPU backend
-//                         issues them (HostGemm, host/device_blas.h: GEMV for M = 1) on
+//                         issues them (HostGemm, host/model/device_blas.h: GEMV for M = 1) on
 //                         separate buffers: the floor the solver's other work adds to
 //   field_over_blas       blas_ms / field_ms: the fraction of the step spent in those products
 //   field_bytes_per_second, gd_bytes_per_second
@@ -56,9 +56,9 @@
 #include <string>
 #include <vector>
 
-#include "host/device_blas.h"
-#include "host/gd.h"
-#include "stream_triad.h"
+#include "host/model/device_blas.h"
+#include "host/gd/gd.h"
+#include "host/util/stream_triad.h"
 
 namespace {
 

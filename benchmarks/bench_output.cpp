@@ -1,4 +1,4 @@
-// Benchmark of the output's overhead on the run loop (host/output.h): the damped free field
+// Benchmark of the output's overhead on the run loop (host/io/output.h): the damped free field
 // (mass + gradient, leapfrog) on a 2-D lattice, CPU backend, advanced 1000 steps per
 // iteration as the run loop does, and
 //   baseline   the run loop without snapshots: a RunWriter, an observation every 100 steps;
@@ -48,7 +48,7 @@
 #include <ctime>
 #include <vector>
 
-#include "host/output.h"
+#include "host/io/output.h"
 
 namespace {
 
@@ -84,7 +84,7 @@ struct Times {
   double copy = 0, hand_over = 0;  // seconds in get_state and in RunWriter::snapshot (+ flush)
 };
 
-// The run loop of host/run.cpp reduced to its output: a RunWriter, an observation every
+// The run loop of host/run/run.cpp reduced to its output: a RunWriter, an observation every
 // 100 steps and, with `snapshots`, a snapshot there too — the state copied to the host on
 // this thread and moved to the writer (no second copy).
 enum Mode { kOverlapped = 0, kBlocking = 1, kCopyOnly = 2 };

@@ -8,7 +8,7 @@
 
 #include <type_traits>
 
-#include "potential.h"
+#include "kernels/potential.h"
 
 namespace synfield::kernels {
 
@@ -63,7 +63,7 @@ struct Kick {
 
   // The kick at the sites of one line of the fastest axis of row `row`, with the row's
   // arithmetic (field, replica offset, element offset) and the potential's per-line
-  // constants done once (CPU line walker, host/launch.h): the same operations per site as
+  // constants done once (CPU line walker, host/engine/launch.h): the same operations per site as
   // operator(), so the same values bit for bit.
   struct Line {
     static constexpr bool whole_line = Pot::LineForce::whole_line;

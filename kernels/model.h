@@ -1,5 +1,5 @@
 // Per-element math of the perceptron's nonlocal force (the GEMMs themselves are BLAS
-// calls, host/perceptron.h). Columns c of the residual are (output, replica) pairs in the
+// calls, host/model/perceptron.h). Columns c of the residual are (output, replica) pairs in the
 // weights' row order, c = o·B + r.
 #pragma once
 

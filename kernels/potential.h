@@ -9,7 +9,7 @@
 // Fields of one replica are `field_stride` apart; `base` points at field 0 of the replica.
 #pragma once
 
-#include "lattice.h"
+#include "kernels/lattice.h"
 
 namespace synfield::kernels {
 
@@ -183,7 +183,7 @@ struct FreePotential {
 
   // force(field, base, ·) at the sites [begin, end) of one line of the fastest axis (a
   // segment of it for long lines), with what is constant along the line computed once, for
-  // the CPU line walker (host/launch.h): the field's coefficients; for each slower axis
+  // the CPU line walker (host/engine/launch.h): the field's coefficients; for each slower axis
   // where its ± neighbours' values lie along the line (the neighbour lines, the line itself
   // at an edge without one, or zeros beyond a Dirichlet edge: the site's coordinate along
   // that axis, hence its edge flags, is the same all along the line); and along the fastest

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Plots a synfield run file (format "synfield-1", host/output.h) as PNGs.
+"""Plots a synfield run file (format "synfield-1", host/io/output.h) as PNGs.
 
     tools/plot.py OUT.h5 -o DIR [--prefix NAME] [--replica R]
 
@@ -281,7 +281,7 @@ def plot_spectrum(f, out, title, spacing, written):
 
 
 def is_sweep_summary(path):
-    """True when PATH is a `synfield sweep` summary (format "synfield-sweep-1", host/sweep.h)."""
+    """True when PATH is a `synfield sweep` summary (format "synfield-sweep-1", host/sweep/sweep.h)."""
     import h5py
 
     try:

@@ -1,7 +1,7 @@
 // The ranks one lattice is split over: `mpirun -np R synfield run` gives every rank a slab
 // of the lattice along its slowest axis (axis 0). The engine talks to the other ranks only
 // through this interface, so the library never sees <mpi.h>: the executable implements it
-// with MPI (host/mpi_world.cpp), and a build without MPI never makes one.
+// with MPI (host/run/mpi_world.cpp), and a build without MPI never makes one.
 #pragma once
 
 #include <string>
@@ -33,7 +33,7 @@ class Comm {
   // Ends every rank's process with `code` (an error one rank cannot share with the others).
   [[noreturn]] virtual void abort(int code) const = 0;
   // The ranks' MPI communicator (an MPI_Comm*), for a library that takes one (parallel HDF5,
-  // host/h5.h); null when the ranks are not MPI processes (tests/common/thread_comm.h).
+  // host/io/h5.h); null when the ranks are not MPI processes (tests/common/thread_comm.h).
   virtual const void* mpi_comm() const { return nullptr; }
 };
 

@@ -1,5 +1,5 @@
 // The solver interface the run loop, tools and tests drive: one implementation per
-// backend and precision (host/engine.h), chosen at run time by make_solver().
+// backend and precision (host/engine/engine.h), chosen at run time by make_solver().
 #pragma once
 
 #include <cstdint>
@@ -64,7 +64,7 @@ class Solver {
   // This rank's sites: the flat index of the first in the lattice, and their number (0 and
   // all of them when not split).
   virtual std::pair<std::int64_t, std::int64_t> slab_sites() const = 0;
-  // Sets w and π from the problem's [initial] specs (host/initial.h), each rank building
+  // Sets w and π from the problem's [initial] specs (host/config/initial.h), each rank building
   // its own slab only; resets the dissipated energy. make_solver() calls it.
   virtual void set_initial_state() = 0;
 
@@ -81,7 +81,7 @@ class Solver {
   virtual double potential() = 0;
 };
 
-// Builds the solver and sets the initial state of `problem` (host/initial.cpp). With `comm`
+// Builds the solver and sets the initial state of `problem` (host/config/initial.cpp). With `comm`
 // (more than one rank), each rank's solver evolves its slab of the lattice and every call
 // is collective: all ranks make it, in the same order, and see the whole lattice's values.
 std::unique_ptr<Solver> make_solver(const Problem& problem, Backend backend, const Comm* comm = nullptr);

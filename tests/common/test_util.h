@@ -22,7 +22,7 @@
 #include <string>
 #include <vector>
 
-#include "host/h5.h"
+#include "host/io/h5.h"
 
 namespace synfield {
 // gtest prints backend parameters with this (found by ADL): "cpu", "cuda".

@@ -394,7 +394,7 @@ TEST_F(Cli, FailedRunKeepsTheEarlierOutputAndMarksItsOwn) {
   // leapfrog with ω dt = 1000 ≫ 2 grows ~10⁶ per step: the energy overflows within ~60 steps
   const Result r = run("run run.toml -q --set potential.0.coefficient=1e6 --set dynamics.dt=1.0 "
                        "--set dynamics.steps=400 --set output.observe_every=50");
-  EXPECT_EQ(r.status, 3);  // a blow-up (host/run.h)
+  EXPECT_EQ(r.status, 3);  // a blow-up (host/run/run.h)
   EXPECT_TRUE(contains_all(r.err, {"blow-up", "out.h5.partial", "out.h5 left as it was"}));
   EXPECT_EQ(read_bytes(path("out.h5")), before);
   // the failed run's own file is kept beside it, marked as failed

@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "host/h5.h"
+#include "host/io/h5.h"
 
 namespace fs = std::filesystem;
 using synfield::DataError;

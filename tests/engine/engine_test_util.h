@@ -20,8 +20,8 @@
 #include <utility>
 #include <vector>
 
-#include "host/backends.h"
-#include "host/h5.h"
+#include "host/engine/backends.h"
+#include "host/io/h5.h"
 #include "test_util.h"
 
 namespace synfield::test {

@@ -1,4 +1,4 @@
-// The CPU's chained sweep (host/launch.h reduce_sites_chained, which the free field's
+// The CPU's chained sweep (host/engine/launch.h reduce_sites_chained, which the free field's
 // leapfrog and yoshida4 use on an unsplit lattice of 2 or 3 dimensions): up to kMaxChain
 // fused kick-drifts in one sweep along axis 0, each OpenMP thread a run of planes as a
 // wavefront, the planes near the runs' ends afterwards, pass by pass. Truth: the same

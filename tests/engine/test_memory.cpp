@@ -9,7 +9,7 @@
 #include <string>
 
 #include "engine_test_util.h"
-#include "host/sysinfo.h"
+#include "host/util/sysinfo.h"
 
 namespace synfield::test {
 namespace {

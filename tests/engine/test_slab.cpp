@@ -1,4 +1,4 @@
-// The lattice split over ranks (host/slab.h): R engines, each evolving its slab of axis 0
+// The lattice split over ranks (host/engine/slab.h): R engines, each evolving its slab of axis 0
 // with ghost rows filled from its neighbours, against one engine with the whole lattice.
 // Truth: the unsplit engine. The per-site arithmetic is the same, so without a model the
 // fields, velocities and forces must be equal bit for bit; sums over sites (energy, D,
@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "engine_test_util.h"
-#include "host/h5.h"
-#include "host/stability.h"
+#include "host/io/h5.h"
+#include "host/run/stability.h"
 #include "thread_comm.h"
 
 namespace synfield::test {
@@ -237,7 +237,7 @@ TEST_P(Slab, TooManyRanksAreRefused) {
   run_ranks(5, [&](const Comm& comm) { make_solver(p, backend(), &comm); });  // 2 rows each: fine
 }
 
-// The dt check on a split lattice (host/stability.cpp: each rank its own sites, the dot
+// The dt check on a split lattice (host/run/stability.cpp: each rank its own sites, the dot
 // products added over the ranks, the same start vector by site) finds the unsplit λ_max in
 // as many Jacobian products, and restores each rank's state exactly; with minibatches its
 // local-terms solver is split too.

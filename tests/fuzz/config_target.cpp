@@ -14,7 +14,7 @@
 #include <typeinfo>
 #include <vector>
 
-#include "host/h5.h"
+#include "host/io/h5.h"
 
 namespace synfield::fuzz {
 namespace {

@@ -1,5 +1,5 @@
-// Truth for the gradient-descent reference (host/gd.h), each written here independently of
-// host/gd.cpp with plain loops: the finite-difference gradient of the loss; a five-line
+// Truth for the gradient-descent reference (host/gd/gd.h), each written here independently of
+// host/gd/gd.cpp with plain loops: the finite-difference gradient of the loss; a five-line
 // heavy-ball recurrence; the field solver's integrators (explicit Euler gradient flow, damped
 // KDK leapfrog with exact friction, half kicks NOT merged) stepped by hand; the lstsq fixed
 // point (overdetermined) and the minimum-norm solution reached from zero (underdetermined).
@@ -15,8 +15,8 @@
 #include <synfield/blas.h>
 #include <synfield/data.h>
 
-#include "host/gd.h"
-#include "host/h5.h"
+#include "host/gd/gd.h"
+#include "host/io/h5.h"
 
 namespace {
 
@@ -52,7 +52,7 @@ Dataset make_data(std::vector<int> shape, int n_out, long P, long P_test, unsign
   return d;
 }
 
-// ---- the model written out with loops (independent of host/gd.cpp) --------------------
+// ---- the model written out with loops (independent of host/gd/gd.cpp) --------------------
 struct Model {
   const Dataset& d;
   double s;

@@ -23,8 +23,8 @@
 #include <string>
 #include <vector>
 
-#include "host/gd.h"
-#include "host/h5.h"
+#include "host/gd/gd.h"
+#include "host/io/h5.h"
 #include "test_util.h"
 
 namespace synfield::test {

@@ -1,6 +1,6 @@
-// Truth: the independent CPU gradient-descent reference (host/gd.h, plain loops over host
+// Truth: the independent CPU gradient-descent reference (host/gd/gd.h, plain loops over host
 // BLAS, no engine code). The field solver's gradient flow with Euler steps is plain GD and
-// its damped leapfrog is heavy-ball GD (the exact map is written at the top of host/gd.h);
+// its damped leapfrog is heavy-ball GD (the exact map is written at the top of host/gd/gd.h);
 // the weights, biases and losses must agree to rounding at every compared step, with and
 // without minibatches (the same MinibatchSampler sequence), on every backend.
 #include <gtest/gtest.h>
@@ -10,10 +10,10 @@
 #include <string>
 #include <vector>
 
-#include "host/gd.h"
-#include "host/h5.h"
-#include "host/initial.h"
-#include "host/run.h"
+#include "host/gd/gd.h"
+#include "host/io/h5.h"
+#include "host/config/initial.h"
+#include "host/run/run.h"
 #include "model_test_util.h"
 
 namespace synfield::test {

@@ -14,8 +14,8 @@
 #include <string>
 #include <vector>
 
-#include "host/h5.h"
-#include "host/sources.h"
+#include "host/io/h5.h"
+#include "host/model/sources.h"
 #include "model_test_util.h"
 
 namespace synfield::test {

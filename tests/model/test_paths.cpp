@@ -1,5 +1,5 @@
 // Truth: identities between the three representations of the model's nonlocal force
-// (host/perceptron.h) and a plain-loop evaluation of it.
+// (host/model/perceptron.h) and a plain-loop evaluation of it.
 //   * force() = −(1/μ)∂C/∂w = (2s/μ) Σ_l R_l X_l, the bias velocity η F_b = 2η Σ_l R_l and
 //     potential() = C, written out with loops here, for dense and factored coupling;
 //   * dense (J₂ = s² XᵀX stored) and factored (two GEMMs) give the same forces and the
@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "host/perceptron_rows.h"
+#include "host/model/perceptron_rows.h"
 #include "model_test_util.h"
 
 namespace synfield::test {

@@ -1,4 +1,4 @@
-// The run's HDF5 output (host/output.h, host/h5.h, host/xdmf.h, host/writer_thread.h).
+// The run's HDF5 output (host/io/output.h, host/io/h5.h, host/io/xdmf.h, host/io/writer_thread.h).
 // Truth: the documented contract of the file and of RunWriter —
 //   * a reader (another process, HDF5 SWMR read access, and `synfield info`) opens the file
 //     while `synfield run` writes it and sees row counts that only grow and step/time
@@ -31,11 +31,11 @@
 #include <thread>
 #include <vector>
 
-#include "host/h5.h"
-#include "host/output.h"
+#include "host/io/h5.h"
+#include "host/io/output.h"
 #include "thread_comm.h"
-#include "host/writer_thread.h"
-#include "host/xdmf.h"
+#include "host/io/writer_thread.h"
+#include "host/io/xdmf.h"
 #include "test_util.h"
 
 namespace synfield {

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "host/h5.h"
+#include "host/io/h5.h"
 #include "test_util.h"
 
 namespace synfield {

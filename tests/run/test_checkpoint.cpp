@@ -1,4 +1,4 @@
-// Checkpoint files (host/checkpoint.h). Truth: a write/read round trip returns every value
+// Checkpoint files (host/io/checkpoint.h). Truth: a write/read round trip returns every value
 // exactly; the write goes to PATH.tmp and is renamed over PATH, so a write that fails part
 // way leaves the previous checkpoint intact and readable; a truncated, corrupted or foreign
 // file is a CheckpointError naming the file.
@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "common/test_util.h"
-#include "host/checkpoint.h"
+#include "host/io/checkpoint.h"
 
 namespace synfield {
 namespace {

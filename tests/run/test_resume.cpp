@@ -1,4 +1,4 @@
-// Signals, checkpoints, resume and the blow-up check of the built `synfield run` (host/run.h).
+// Signals, checkpoints, resume and the blow-up check of the built `synfield run` (host/run/run.h).
 // Truth: an uninterrupted run of the same config, backend, precision and thread count —
 // the interrupted and resumed run's file must hold the same datasets byte for byte; the
 // exit statuses and messages of the documented contract; and the files left behind.
@@ -19,8 +19,8 @@
 #include <vector>
 
 #include "common/test_util.h"
-#include "host/checkpoint.h"
-#include "host/stability.h"
+#include "host/io/checkpoint.h"
+#include "host/run/stability.h"
 
 namespace synfield {
 namespace {

@@ -1,4 +1,4 @@
-// The stable-dt estimate (host/stability.h). Truth: the free field's largest curvature is
+// The stable-dt estimate (host/run/stability.h). Truth: the free field's largest curvature is
 // the top of the lattice dispersion, λ_max = m² + Σ_μ 4K/a² (periodic, even extents, so the
 // mode k = π/a exists), in both units; the dt limits of the linear test equation in closed
 // form; and the real engine, which stays bounded just below the limit and blows up just
@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "common/test_util.h"
-#include "host/stability.h"
+#include "host/run/stability.h"
 
 namespace synfield {
 namespace {

@@ -1,4 +1,4 @@
-// Sweep building blocks against their documented contract (host/sweep.h): value lists, the
+// Sweep building blocks against their documented contract (host/sweep/sweep.h): value lists, the
 // point product and names, the memory estimate, and the continuum-limit arithmetic on
 // synthetic data whose order and limit are known.
 #include <gtest/gtest.h>
@@ -9,8 +9,8 @@
 
 #include <synfield/config.h>
 
-#include "host/sweep.h"
-#include "host/sysinfo.h"
+#include "host/sweep/sweep.h"
+#include "host/util/sysinfo.h"
 #include "test_util.h"
 
 namespace synfield {

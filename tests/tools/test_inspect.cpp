@@ -1,4 +1,4 @@
-// `synfield info` and `synfield compare` (host/inspect.h). Truth: files written here with
+// `synfield info` and `synfield compare` (host/io/inspect.h). Truth: files written here with
 // known contents (so every difference is known exactly: the reported max |a−b| and
 // relative difference must be the numbers computed from them), and real runs of the built
 // binary whose physics is the same (identical runs, different observe_every) or not
@@ -15,8 +15,8 @@
 #include <string>
 #include <vector>
 
-#include "host/h5.h"
-#include "host/inspect.h"
+#include "host/io/h5.h"
+#include "host/io/inspect.h"
 #include "test_util.h"
 
 namespace synfield {
