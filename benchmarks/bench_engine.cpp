@@ -5,8 +5,8 @@
 // this binary measures (host/util/stream_triad.h): on the CPU a triad pass runs before
 // every timed iteration, and the case is quoted against the best of those passes, so that
 // both figures come from the same seconds of a machine whose bandwidth drifts (on a shared
-// VM the triad was seen to move between 34 and 67 GB/s from one run to the next, and to
-// change within a run); the triad measured once at start-up is in the context. A device's
+// VM the triad can move between 34 and 67 GB/s from one run to the next, and within a
+// run); the triad measured once at start-up is in the context. A device's
 // triad is measured once, at start-up.
 //
 // What one step moves. advance(k) runs k steps of K(h/2) D(h) K(h/2) with the closing

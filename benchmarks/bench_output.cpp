@@ -25,7 +25,7 @@
 //   copy_ms           mean time of one host copy (Solver::get_state) on the caller's thread
 //   hand_over_ms      mean time the caller spends in RunWriter::snapshot (and flush when
 //                     blocking): queueing, or waiting while two snapshots are in flight
-// The goal (issue #4): overhead below 5 % at one snapshot every 100 steps.
+// The target: an overhead below 5 % at one snapshot every 100 steps (benchmarks/RESULTS.md).
 //
 // Run: build/benchmarks/bench_output [--benchmark_filter=...]; OMP_NUM_THREADS sets the
 // solver's threads (the writer thread is one more).

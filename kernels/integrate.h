@@ -35,8 +35,8 @@ SF_HD SF_FORCEINLINE Real total_force(const Pot& pot, const StateShape& sh, cons
 //   π ← e π + φ F,  e = exp(−γh), φ = (1 − e)/γ;
 // returns the energy it dissipates, ∫γπ² ds = α π₀² + 2β π₀F + δ F² (per unit μ), in the
 // run's precision: a site's value is as exact as its π₀ and F are, and in fp32 the 8-lane
-// arithmetic costs half what converting both to double did (fp32 256³ −7 % per step,
-// benchmarks/RESULTS.md).
+// arithmetic costs half what converting both to double would (benchmarks/RESULTS.md, the
+// leapfrog step).
 template <int D, class Pot, class Real, class Extra = std::nullptr_t>
 struct Kick {
   Pot pot;

@@ -45,12 +45,11 @@ class Engine final : public Solver {
   // A state-sized array: w, π or a scratch array. On the CPU each one sits in an allocation
   // padded by one 4 KiB page and starts `slot` × kStagger bytes past a page boundary (slot:
   // w 0, π 1, scratch k 2 + k). Unpadded, arrays of 2^24 elements come from malloc exactly
-  // 128 MiB + 4 KiB apart, and there the fused kick-drift (loads w, π; stores π and w') ran
-  // fp64 1.9× (1-D) and 1.4× (3-D) slower than with the padding, in the same binary; the
-  // two-pass step suffers too, less. The padding is what helps (the gap between arrays, not
-  // their offset in a page: a page of padding at malloc's offset did as well); the in-page
-  // stagger is kept as a guard against 4K aliasing between one array's stores and another's
-  // loads (benchmarks/RESULTS.md, "Staggered arrays"). Arrays swap whole (buffer and
+  // 128 MiB + 4 KiB apart, a placement that makes the fused fp64 kick-drift (loads w, π;
+  // stores π and w') slower than the two-pass step. The gap between the arrays is what matters,
+  // not their offset in a page (a page of padding at malloc's offset serves as well); the
+  // in-page stagger guards against 4K aliasing between one array's stores and another's
+  // loads (measurements: benchmarks/RESULTS.md, "Staggered arrays"). Arrays swap whole (buffer and
   // offset), so w and the fused pass's output stay apart after the swap. A CPU array is
   // backed by transparent huge pages where Linux allows (advise_huge_pages). On the GPU: no
   // padding, offset 0.

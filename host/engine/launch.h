@@ -64,8 +64,9 @@ struct OmpSystem {
   static constexpr Backend backend = Backend::cpu;
   static constexpr bool walk_lines = true;
   // Up to 2^18 elements (tens to hundreds of µs of work on one core) on the calling thread:
-  // the size below which a per-site update next to a model's GEMMs was measured to run
-  // faster serially (benchmarks/RESULTS_model.md), and every lattice of the tests. A
+  // the size below which a per-site update next to a model's GEMMs runs faster serially,
+  // since OpenMP's spinning workers take cores from the BLAS threads (benchmarks/RESULTS.md,
+  // "The model step"), and every lattice of the tests. A
   // lattice-only run of up to 2^18 sites (64³) thus uses one core; on a many-core CPU a
   // smaller cut-off would serve it better, at the price of the model case above.
   static constexpr long serial_elements = 1L << 18;
@@ -183,7 +184,7 @@ SF_HD SF_FORCEINLINE Acc call_bound(const G& g, const S& s) {
 // line's first and last sites run on their own. A kernel with a whole-line binding (see
 // HasLine) runs every site of a short line in the SIMD loop instead, edges included (for a
 // 256-site line in 3-D fp32 the edge sites, the loop's scalar remainder and the per-line
-// set-up had cost 40 % as many instructions as the 254 vectorised sites).
+// set-up would cost 40 % as many instructions as the 254 vectorised sites).
 template <int D, class F, class Acc>
 struct LineWalker {
   kernels::Geometry<D> g;
@@ -286,9 +287,9 @@ struct LineWalker {
     } else {
       // the segment's values in kLanes partial sums of the kernel's own type, site begin + j
       // in lane j mod kLanes, in order; then each added to the lane of `sum` in Acc. No
-      // per-site store and reload, and for an fp32 kernel no conversion in the SIMD loop
-      // (256³ leapfrog, 2 threads, fp32: 0.40 → 0.37 ns/site·step; fp64: one core,
-      // cache-resident, 1.29 → 1.22). A float lane rounds its ≤ max_sites / kLanes values
+      // per-site store and reload, and for an fp32 kernel no conversion in the SIMD loop,
+      // which keeps the sum a small part of the pass (benchmarks/RESULTS.md, the leapfrog
+      // step). A float lane rounds its ≤ max_sites / kLanes values
       // in fp32 before they reach double: relative ~1e-7, the order of their own rounding.
       constexpr int kLanes = Lanes<Acc>::kLanes;
       Value<G> l[kLanes] = {};
@@ -314,7 +315,7 @@ struct LineWalker {
 
   // g at the site at coordinate c (flat index x) of the line s: its own value, and that
   // value in Acc (0 for a g that returns nothing). The site is the by-value parameter
-  // itself: passing g a returned temporary instead made GCC's SIMD loops 2–3× slower.
+  // itself: given a returned temporary instead, GCC's SIMD loops run 2–3× slower.
   template <class G>
   static SF_HD SF_FORCEINLINE Value<G> value_at(const G& g, kernels::Site<D> s, long x, int c) {
     s.c[D - 1] = c;
