@@ -1,3 +1,8 @@
+// host/cli: the command line — one cli::Command per subcommand (run, gd, sources, info and
+// compare in main.cpp; sweep and bench in sweep_cli.cpp), the mapping of failures to exit
+// statuses, and the MPI world of `mpirun`. The top of the house: nothing includes it; it
+// includes include/synfield, host/run, host/sweep, host/io and host/model.
+//
 // The command line's building blocks: each subcommand registers itself on the app and
 // returns the action main() runs when it was chosen (host/cli/main.cpp wires them up).
 #pragma once

@@ -1,3 +1,8 @@
+// host/config: from the config file to a Problem — TOML parsing and checking (config.cpp),
+// the enums' names (problem.cpp) and the initial data with their counter-based generator
+// (initial.*). It includes include/synfield (a model's data are loaded through data.h),
+// host/io (HDF5 coefficient and initial-state arrays) and kernels/potential.h (kMaxTerms).
+//
 // TOML config → Problem (include/synfield/config.h). One Section reader per table: it
 // type-checks each key, records defaults into the table (so the stored config is the
 // resolved one) and rejects keys nobody read.

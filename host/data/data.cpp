@@ -1,3 +1,8 @@
+// host/data: training data, declared in include/synfield/data.h — CSV and HDF5 loaders, the
+// "smooth" generator, the minibatch sampler. It includes include/synfield, host/io (HDF5
+// files), host/config (the SplitMix64 generator of initial.h) and host/util (the memory a
+// generated data set may take).
+//
 // Training data (include/synfield/data.h): CSV and HDF5 loaders with located error
 // messages, the width-independent "smooth" generator and the seeded minibatch sampler.
 #include <synfield/data.h>

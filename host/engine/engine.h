@@ -1,3 +1,9 @@
+// host/engine: the field solver — Engine<System, Real> per backend and precision, the only
+// loops over sites (launch.h), a rank's slab of a split lattice (slab.h), the backends'
+// translation units and the backend choice (solver.cpp, backends.h). It includes
+// include/synfield, kernels/, host/model (a model's nonlocal force), host/config (initial
+// data) and host/util (huge pages); host/model includes launch.h and slab.h in turn.
+//
 // Engine<Sys, Real>: the Solver for one backend system and precision. Included by the
 // backend translation units (engine_cpu.cpp, engine_cuda_f32.cu, engine_cuda_f64.cu), which
 // instantiate it; everything per-site lives in kernels/, everything that loops in launch.h.

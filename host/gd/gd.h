@@ -1,3 +1,7 @@
+// host/gd: the independent gradient-descent reference (`synfield gd`). So that agreement
+// with the field solver is evidence, it shares no code with it: it includes only
+// include/synfield (blas.h, data.h) and host/io (its output file).
+//
 // The independent CPU reference for the field solver: the textbook gradient-descent loop of
 // the linear perceptron, on the host BLAS (synfield/blas.h). It shares nothing with the field
 // engine (no kernels/, no host/engine/engine.h) so that agreement between the two is evidence.

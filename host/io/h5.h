@@ -1,3 +1,8 @@
+// host/io: every HDF5 file — this layer over the HDF5 C API, the run file and its writer
+// thread (output.*, writer_thread.h), XDMF, checkpoints, `info` and `compare` (inspect.*).
+// The only code that calls the HDF5 C API, but for host/sweep/sweep.cpp (its summary file,
+// reading run files) and host/gd/gd.cpp (HDF5 type names). It includes include/synfield only.
+//
 // A thin RAII layer over the HDF5 C API: files, attributes, fixed arrays and datasets that
 // grow along their first axis. Every failure throws h5::Error naming the file and object.
 // With parallel HDF5 a file can also be opened by all the ranks of a Comm together (MPI-IO):

@@ -1,3 +1,9 @@
+// host/model: a network's training cost as a nonlocal force — the perceptron's matrix products
+// (perceptron.h), the BLAS behind one interface (device_blas.h, blas.cpp), the rows each
+// replica trains on (model.cpp) and `synfield sources`. It includes include/synfield,
+// kernels/model.h, host/engine (launch.h, slab.h), host/config (the SplitMix64 generator)
+// and host/io (the sources file).
+//
 // The perceptron's nonlocal force on a backend: the J₂ coupling as matrix products.
 //
 // Weights W are the [output][replica][site] state read as an M×N row-major matrix

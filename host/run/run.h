@@ -1,3 +1,9 @@
+// host/run: one run from a Problem to its files — the loop (run.*), the stable-dt estimate
+// (stability.*), progress (progress.*) and the MPI Comm (mpi_world.*, linked into the
+// executable only). It includes include/synfield, host/io (output, checkpoints), host/gd
+// (the Problem → gd mapping), host/config (initial data) and host/engine (integrator
+// weights).
+//
 // The run loop of `synfield run`: build the solver, step it, observe and snapshot on
 // their cadences, write the output file, checkpoints (host/io/checkpoint.h) and progress.
 //

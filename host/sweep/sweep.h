@@ -1,3 +1,8 @@
+// host/sweep: many runs and their summaries — `synfield sweep` (sweep.*) and `synfield
+// bench` (bench.*). It includes include/synfield, host/run, host/gd (bench's reference),
+// host/io and host/util (memory, the STREAM triad); sweep.cpp also calls the HDF5 C API
+// for its summary file and for reading run files.
+//
 // `synfield sweep`: one config run over the product of value lists (--over key=v1,v2,… or a
 // [sweep] table), one HDF5 file per point, a summary table (CSV and HDF5), the memory check
 // that refuses a point before it is built, job-array support (--index, --list, --collect)

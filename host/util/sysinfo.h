@@ -1,3 +1,7 @@
+// host/util: what the machine offers — memory and huge pages (sysinfo.*) and the STREAM
+// triad that `synfield bench` and the benchmarks quote against (stream_triad*). Of host/ it
+// includes only host/engine/launch.h, through which the device triad is launched.
+//
 // What the machine offers, read from /proc (Linux): the memory a run may take, for refusing
 // a problem that cannot fit up front, and the process's peak resident memory, for reports;
 // and a hint that a large array be backed by huge pages.
